@@ -1,0 +1,1 @@
+"""stemcell-qa assistant package."""

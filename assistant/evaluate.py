@@ -1,0 +1,136 @@
+"""Eval metrics over question files: answer hits, passage recall/MRR, abstention, latency."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.answer import Answerer
+from assistant.model import Answer
+from index.store import IndexVersion
+
+_FOLD = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'}
+
+
+class EvalError(ValueError):
+    """A question file is malformed."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One eval question with its expected support."""
+
+    id: str
+    question: str
+    history: list[str]
+    expect: str
+    gold: list[str]
+    gold_ids: list[str]
+
+
+@dataclass
+class Tally:
+    """Running metrics for one question file."""
+
+    answerable: int = 0
+    out_of_scope: int = 0
+    hit1: int = 0
+    hit3: int = 0
+    recall5: int = 0
+    mrr10: float = 0.0
+    answered: int = 0
+    abstained: int = 0
+    non_verbatim: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """Rates and latency percentiles."""
+        n, m = max(self.answerable, 1), max(self.out_of_scope, 1)
+        lat = sorted(self.latencies) or [0.0]
+        return {
+            "questions": self.answerable + self.out_of_scope,
+            "answerable": self.answerable,
+            "out_of_scope": self.out_of_scope,
+            "hit@1": round(self.hit1 / n, 4),
+            "hit@3": round(self.hit3 / n, 4),
+            "recall@5": round(self.recall5 / n, 4),
+            "mrr@10": round(self.mrr10 / n, 4),
+            "answered_rate": round(self.answered / n, 4),
+            "abstain_rate": round(self.abstained / m, 4) if self.out_of_scope else None,
+            "non_verbatim": self.non_verbatim,
+            "latency_ms_p50": round(statistics.median(lat), 1),
+            "latency_ms_p95": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1),
+        }
+
+
+def fold(text: str) -> str:
+    """Compare-form of text: case, whitespace and curly quotes folded."""
+    text = unicodedata.normalize("NFKC", text)
+    for curly, plain in _FOLD.items():
+        text = text.replace(curly, plain)
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read a question file (one JSON object per line)."""
+    questions = []
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            questions.append(Question(
+                id=str(raw["id"]), question=raw["question"], history=list(raw.get("history", [])),
+                expect=raw.get("expect", "answer"), gold=list(raw.get("gold", [])),
+                gold_ids=list(raw.get("gold_ids", [])) + list(raw.get("also_ok_ids", [])),
+            ))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EvalError(f"{path}:{number}: not a question record ({exc})") from None
+    return questions
+
+
+def supports(q: Question, source_id: str, text: str) -> bool:
+    """True when text from `source_id` supports the question (shared/README.md rules)."""
+    if source_id in q.gold_ids:
+        return True
+    folded = fold(text)
+    return any(fold(g) in folded for g in q.gold if g)
+
+
+def score(q: Question, answer: Answer, version: IndexVersion, tally: Tally) -> None:
+    """Add one response to the tally."""
+    for sentence in answer.answer:
+        doc = version.documents[sentence.source_id]
+        if doc.text[sentence.start : sentence.end] != sentence.text:
+            tally.non_verbatim += 1
+    if q.expect == "abstain":
+        tally.out_of_scope += 1
+        tally.abstained += answer.status == "no_answer"
+        return
+    tally.answerable += 1
+    tally.answered += answer.status == "answered"
+    hits = [supports(q, s.source_id, s.text) for s in answer.answer]
+    tally.hit1 += bool(hits[:1] and hits[0])
+    tally.hit3 += any(hits[:3])
+    ranks = [i for i, p in enumerate(answer.passages[:10], 1) if supports(q, p.source_id, p.text)]
+    tally.recall5 += bool(ranks and ranks[0] <= 5)
+    tally.mrr10 += 1 / ranks[0] if ranks else 0.0
+
+
+def evaluate(
+    answerer: Answerer, version: IndexVersion, questions: list[Question], mode: str | None = None
+) -> dict[str, Any]:
+    """Run every question and return the summary metrics."""
+    tally = Tally()
+    for q in questions:
+        began = time.perf_counter()
+        answer = answerer.ask(version, q.question, q.history, mode=mode)
+        tally.latencies.append((time.perf_counter() - began) * 1000)
+        score(q, answer, version, tally)
+    return tally.summary()

@@ -1,0 +1,53 @@
+"""Gather the corpus to index: manifest snapshots plus local documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corpus.ctgov import render_study
+from corpus.document import Document
+from corpus.extract import ExtractError, Meta, extract_bytes
+from corpus.local import Warn, load_local
+from corpus.snapshots import SnapshotStore
+from corpus.sources import Source
+
+
+def snapshot_documents(sources: list[Source], store: SnapshotStore, warn: Warn) -> list[Document]:
+    """Extract each source's stored snapshot; sources never fetched are reported and skipped."""
+    documents: list[Document] = []
+    for source in sources:
+        stored = store.read(source.id)
+        if stored is None:
+            warn(f"{source.id}: no snapshot yet (run `stemcell-qa fetch` with network access)")
+            continue
+        meta, body = stored
+        info = Meta(
+            source_id=source.id,
+            url=source.url,
+            kind=source.kind,
+            title=source.title,
+            publisher=source.publisher,
+            retrieved_at=meta.fetched_at,
+        )
+        try:
+            if meta.content_type.startswith("application/json"):
+                documents.append(render_study(body, info))
+            else:
+                documents.append(extract_bytes(body, meta.content_type, info))
+        except ExtractError as exc:
+            warn(f"{source.id}: skipped ({exc})")
+    return documents
+
+
+def collect(
+    sources: list[Source], store: SnapshotStore | None, docs: list[Path], warn: Warn
+) -> list[Document]:
+    """Snapshots of `sources` (when a store is given) followed by documents under `docs`."""
+    documents = snapshot_documents(sources, store, warn) if store else []
+    local = load_local(docs, warn) if docs else []
+    taken = {doc.source_id for doc in documents}
+    for doc in local:
+        if doc.source_id in taken:
+            warn(f"{doc.source_id}: local document replaces the fetched source with the same id")
+    documents = [d for d in documents if d.source_id not in {x.source_id for x in local}]
+    return documents + local

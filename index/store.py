@@ -1,0 +1,246 @@
+"""Versioned on-disk index: write a version, publish it atomically, load and validate it.
+
+Layout of an index directory:
+
+    CURRENT              name of the published version (replaced atomically)
+    versions/<name>/     one self-contained version: manifest.json, documents.jsonl,
+                         chunks.jsonl, dense.faiss, bm25/
+    .build.lock          held by the one build allowed at a time
+    embeddings.sqlite    the embedding cache shared by builds
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from corpus.chunk import Chunk
+from corpus.document import Document
+from index.lexical import Lexical
+
+FORMAT = 1
+KEEP_VERSIONS = 3
+
+
+class StoreError(Exception):
+    """Base for index problems."""
+
+
+class IndexLoadError(StoreError):
+    """The index directory has no usable published version; the message says why."""
+
+
+class BuildLockedError(StoreError):
+    """Another build holds the index directory."""
+
+
+@dataclass(frozen=True)
+class IndexVersion:
+    """A loaded, validated, read-only index version."""
+
+    name: str
+    path: Path
+    manifest: dict[str, Any]
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    dense: faiss.Index
+    lexical: Lexical
+    vectors: np.ndarray  # chunk vectors, row i for chunks[i] (scores lexical-only candidates)
+
+    def chunk_text(self, chunk: Chunk) -> str:
+        """The exact source text of a chunk."""
+        return self.documents[chunk.source_id].text[chunk.start : chunk.end]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != "manifest.json":
+            yield path
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the directory's build lock or fail at once with `BuildLockedError`."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".build.lock").open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildLockedError(
+                f"another build is running on {index_dir}; wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def current_name(index_dir: Path) -> str | None:
+    """Name of the published version, or None."""
+    try:
+        return (index_dir / "CURRENT").read_text("utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def write_version(
+    index_dir: Path,
+    manifest: dict[str, Any],
+    documents: list[Document],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    dense: faiss.Index,
+    lexical: Lexical,
+) -> Path:
+    """Write a complete version into a temporary folder inside `index_dir` and return it."""
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=index_dir))
+    with (staging / "documents.jsonl").open("w", encoding="utf-8") as out:
+        for doc in documents:
+            out.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+    with (staging / "chunks.jsonl").open("w", encoding="utf-8") as out:
+        for chunk in chunks:
+            out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+    faiss.write_index(dense, str(staging / "dense.faiss"))
+    np.save(staging / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+    lexical.save(staging / "bm25")
+    files = {str(p.relative_to(staging)): {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+             for p in _files(staging)}
+    full = {**manifest, "format": FORMAT, "files": files, "dim": int(vectors.shape[1])}
+    (staging / "manifest.json").write_text(json.dumps(full, indent=2), "utf-8")
+    for path in [*_files(staging), staging / "manifest.json"]:
+        with path.open("rb") as handle:
+            os.fsync(handle.fileno())
+    return staging
+
+
+def publish(index_dir: Path, staging: Path, name: str) -> None:
+    """Move a staged version into place and switch `CURRENT` to it in one atomic rename."""
+    versions = index_dir / "versions"
+    versions.mkdir(exist_ok=True)
+    os.rename(staging, versions / name)
+    pointer = index_dir / ".CURRENT.tmp"
+    with pointer.open("w", encoding="utf-8") as handle:
+        handle.write(name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(pointer, index_dir / "CURRENT")
+    _fsync_dir(index_dir)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def prune(index_dir: Path, keep: int = KEEP_VERSIONS) -> None:
+    """Delete old versions beyond the newest `keep` and leftover staging folders."""
+    current = current_name(index_dir)
+    versions = sorted((index_dir / "versions").glob("*"))
+    for old in versions[:-keep]:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
+    for staging in index_dir.glob(".staging-*"):
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def next_name(index_dir: Path, built_at: str) -> str:
+    """Sortable version name: sequence number plus build time."""
+    numbers = [int(p.name.split("-")[0]) for p in (index_dir / "versions").glob("*")
+               if p.name.split("-")[0].isdigit()]
+    stamp = built_at.replace(":", "").replace("-", "").split("+")[0]
+    return f"{max(numbers, default=0) + 1:06d}-{stamp}"
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """Manifest of the published version, or None when there is none readable."""
+    name = current_name(index_dir)
+    if name is None:
+        return None
+    try:
+        return json.loads((index_dir / "versions" / name / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load(index_dir: Path, model_id: str, dim: int, name: str | None = None) -> IndexVersion:
+    """Load and validate the published (or named) version; `IndexLoadError` says what is wrong."""
+    hint = f"run `stemcell-qa build --index {index_dir} --docs PATH` first"
+    if not index_dir.is_dir():
+        raise IndexLoadError(f"index directory {index_dir} does not exist; {hint}")
+    name = name or current_name(index_dir)
+    if name is None:
+        raise IndexLoadError(f"index directory {index_dir} has no published version; {hint}")
+    path = index_dir / "versions" / name
+    manifest = _checked_manifest(path, model_id, dim)
+    try:
+        documents = {}
+        with (path / "documents.jsonl").open(encoding="utf-8") as lines:
+            for line in lines:
+                doc = Document.from_dict(json.loads(line))
+                documents[doc.source_id] = doc
+        chunks = []
+        with (path / "chunks.jsonl").open(encoding="utf-8") as lines:
+            for line in lines:
+                data = json.loads(line)
+                data["sentences"] = tuple(tuple(s) for s in data["sentences"])
+                chunks.append(Chunk(**data))
+        dense = faiss.read_index(str(path / "dense.faiss"))
+        lexical = Lexical.load(path / "bm25")
+        vectors = np.load(path / "vectors.npy", mmap_mode="r")
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise IndexLoadError(f"index version {name} is unreadable ({exc}); rebuild it") from None
+    if dense.ntotal != len(chunks) or lexical.num_docs != len(chunks):
+        raise IndexLoadError(f"index version {name} is inconsistent: vector/chunk counts differ")
+    if vectors.shape != (len(chunks), dim):
+        raise IndexLoadError(f"index version {name} is inconsistent: vectors.npy has wrong shape")
+    return IndexVersion(name, path, manifest, documents, chunks, dense, lexical, vectors)
+
+
+def _checked_manifest(path: Path, model_id: str, dim: int) -> dict[str, Any]:
+    name = path.name
+    try:
+        manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text("utf-8"))
+    except FileNotFoundError:
+        raise IndexLoadError(f"index version {name} has no manifest.json (missing or deleted)")
+    except ValueError:
+        raise IndexLoadError(f"index version {name}: manifest.json is corrupted") from None
+    if manifest.get("format") != FORMAT:
+        raise IndexLoadError(f"index version {name} has format {manifest.get('format')}, "
+                             f"this program reads {FORMAT}; rebuild the index")
+    if manifest.get("model_id") != model_id or manifest.get("dim") != dim:
+        raise IndexLoadError(
+            f"index version {name} was built with model {manifest.get('model_id')} "
+            f"({manifest.get('dim')}-d), but this program uses {model_id} ({dim}-d); rebuild it"
+        )
+    for relative, expected in manifest.get("files", {}).items():
+        file = path / relative
+        if not file.is_file():
+            raise IndexLoadError(f"index version {name}: file {relative} is missing")
+        if file.stat().st_size != expected["bytes"]:
+            raise IndexLoadError(f"index version {name}: file {relative} is truncated or changed")
+        if _sha256(file) != expected["sha256"]:
+            raise IndexLoadError(f"index version {name}: file {relative} is corrupted (checksum)")
+    return manifest
