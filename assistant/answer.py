@@ -34,9 +34,11 @@ class AskSettings:
     sentence_margin: float = 0.3
     sentence_lexical_weight: float = 0.7
     max_passages: int = 5
-    # Answer only when dense similarity plus query-term coverage clears this bar.
-    coverage_weight: float = 0.5
-    min_confidence: float = 0.3
+    # Answer only when dense similarity plus weighted query-term coverage of the best chunk
+    # reaches base + per_decade * log10(chunks in the index); see assistant/calibrate.py.
+    coverage_weight: float = 0.25
+    confidence_base: float = 0.035
+    confidence_per_decade: float = 0.2
     max_question_chars: int = 500
     max_history: int = 10
 
@@ -101,7 +103,9 @@ class Answerer:
         hits = retrieve(version, vector, query.text, s.candidates, mode or s.mode, s.lexical_weight)
         timings["search"] = _lap(clock) - timings["embed"]
         tokens = tokenize(query.text)
-        confident = bool(hits) and self._confidence(version, hits[0], tokens) >= s.min_confidence
+        confident = bool(hits) and (
+            self._confidence(version, hits[0], tokens) >= self.threshold(version)
+        )
         focus = set(tokenize(query.focus))
         if query.uses_history:  # sentences must answer this turn; earlier turns set the topic
             vectors = self.embedder.encode([query.focus])
@@ -113,19 +117,31 @@ class Answerer:
         return self._compose(version, question, query.text, query.uses_history, hits, chosen,
                              timings)
 
-    def confidence(self, version: IndexVersion, question: str, history: list[str]) -> float:
-        """The abstention score of a question (for calibration)."""
+    def evidence(
+        self, version: IndexVersion, question: str, history: list[str]
+    ) -> tuple[float, float]:
+        """(dense similarity, term coverage) of the best chunk: the abstention inputs."""
         query = resolve(*validate(question, history, self.settings))
         vector = self.embedder.encode([query.text])[0]
         hits = retrieve(version, vector, query.text, self.settings.candidates,
                         self.settings.mode, self.settings.lexical_weight)
-        return self._confidence(version, hits[0], tokenize(query.text)) if hits else 0.0
+        return self._evidence(version, hits[0], tokenize(query.text)) if hits else (0.0, 0.0)
 
-    def _confidence(self, version: IndexVersion, top: Hit, tokens: list[str]) -> float:
+    def _evidence(self, version: IndexVersion, top: Hit, tokens: list[str]) -> tuple[float, float]:
         chunk = version.chunks[top.chunk]
         doc = version.documents[chunk.source_id]
         text = f"{doc.title}\n{chunk.section}\n{version.chunk_text(chunk)}"
-        return top.dense + self.settings.coverage_weight * coverage(version, tokens, text)
+        return top.dense, coverage(version, tokens, text)
+
+    def threshold(self, version: IndexVersion) -> float:
+        """Evidence needed to answer from this index: more passages, more chance matches."""
+        s = self.settings
+        return s.confidence_base + s.confidence_per_decade * float(
+            np.log10(max(len(version.chunks), 1)))
+
+    def _confidence(self, version: IndexVersion, top: Hit, tokens: list[str]) -> float:
+        dense, covered = self._evidence(version, top, tokens)
+        return dense + self.settings.coverage_weight * covered
 
     def _select(
         self, version: IndexVersion, hits: list[Hit], vector: np.ndarray, tokens: list[str],

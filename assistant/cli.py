@@ -1,0 +1,329 @@
+"""The `stemcell-qa` command: fetch, build, refresh, ask, eval, calibrate, sources, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from assistant.settings import Settings
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key: value
+        for key in ("data_dir", "index_dir", "sources", "host", "port", "ann")
+        if (value := getattr(args, key, None)) is not None
+    }
+    return Settings(**overrides)
+
+
+def _embedder() -> Any:
+    from index.embed import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+def _progress() -> Callable[[str, int, int], None]:
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="item", file=sys.stderr)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return report
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    """Fetch every manifest source into snapshots."""
+    from corpus.fetch import FetchSettings, fetch_all
+    from corpus.snapshots import SnapshotStore
+    from corpus.sources import default_manifest, load_manifest
+
+    settings = _settings(args)
+    sources = load_manifest(settings.sources or default_manifest())
+    store = SnapshotStore(settings.data_dir)
+    fetch_settings = FetchSettings(timeout=settings.fetch_timeout,
+                                   max_bytes=settings.fetch_max_bytes)
+
+    def report(number: int, total: int, outcome: Any) -> None:
+        line = f"[{number}/{total}] {outcome.source_id}: {outcome.status}"
+        if outcome.reason:
+            kept = "previous snapshot kept" if outcome.has_snapshot else "no snapshot"
+            line += f" ({outcome.reason}; {kept})"
+        print(line, file=sys.stderr)
+
+    outcomes = fetch_all(sources, store, fetch_settings, report)
+    available = sum(o.has_snapshot for o in outcomes)
+    failed = [o for o in outcomes if o.status == "failed"]
+    print(f"fetched {len(outcomes) - len(failed)}, failed {len(failed)}, "
+          f"snapshots available {available}/{len(outcomes)}", file=sys.stderr)
+    if available == 0:
+        raise UserError("no source could be fetched and none was fetched before (offline?); "
+                        "run with network access, or index local files with --docs PATH")
+    return 0
+
+
+def _documents(args: argparse.Namespace, settings: Settings) -> list[Any]:
+    from corpus.collect import collect
+    from corpus.snapshots import SnapshotStore
+    from corpus.sources import default_manifest, load_manifest
+
+    docs = [Path(p) for p in args.docs or []]
+    use_sources = not args.no_sources
+    sources = load_manifest(settings.sources or default_manifest()) if use_sources else []
+    store = SnapshotStore(settings.data_dir) if use_sources else None
+    return collect(sources, store, docs, _warn)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Build and publish an index version from snapshots and --docs."""
+    from index.build import BuildSettings, build
+
+    settings = _settings(args)
+    documents = _documents(args, settings)
+    print(f"{len(documents)} documents", file=sys.stderr)
+    report = build(documents, settings.index_dir, _embedder(), BuildSettings(ann=settings.ann),
+                   progress=_progress(), force=args.force)
+    if report.published:
+        print(f"published index version {report.version}: {report.documents} documents, "
+              f"{report.chunks} chunks ({report.embedded} embedded, {report.reused} reused)")
+    else:
+        print(f"index is up to date (version {report.version}); nothing published")
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Fetch, then build (publishing only when something changed)."""
+    if not args.no_sources:
+        try:
+            cmd_fetch(args)
+        except UserError as exc:
+            if not args.docs:
+                raise
+            _warn(str(exc))
+    return cmd_build(args)
+
+
+def _load(settings: Settings) -> tuple[Any, Any]:
+    from index import store
+
+    embedder = _embedder()
+    return embedder, store.load(settings.index_dir, embedder.model_id, embedder.dim)
+
+
+def _ask_settings(settings: Settings, **changes: Any) -> Any:
+    from assistant.answer import AskSettings
+
+    base = AskSettings(max_question_chars=settings.max_question_chars,
+                       max_history=settings.max_history)
+    return replace(base, **changes)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question from the published index."""
+    from assistant.answer import Answerer
+
+    settings = _settings(args)
+    embedder, version = _load(settings)
+    answer = Answerer(embedder, _ask_settings(settings)).ask(version, args.question, args.history)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    if answer.status == "no_answer":
+        print("The sources I have don't answer that.")
+    for number, sentence in enumerate(answer.answer, start=1):
+        title = answer.sources[sentence.source_id].title
+        print(f"{number}. \u201c{sentence.text}\u201d\n   \u2014 {title}  {sentence.link or ''}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Report answer and retrieval metrics for question files."""
+    from assistant.answer import Answerer
+    from assistant.evaluate import evaluate, load_questions
+
+    settings = _settings(args)
+    embedder, version = _load(settings)
+    answerer = Answerer(embedder, _ask_settings(settings, max_passages=10))
+    modes = ["fused", "dense", "bm25"] if args.mode == "all" else [args.mode]
+    results: dict[str, Any] = {"index_version": version.name, "results": {}}
+    for mode in modes:
+        everything = []
+        per_file = {}
+        for path in args.questions:
+            questions = load_questions(Path(path))
+            everything.extend(questions)
+            per_file[str(path)] = evaluate(answerer, version, questions, mode=mode)
+        if len(args.questions) > 1:
+            per_file["overall"] = evaluate(answerer, version, everything, mode=mode)
+        results["results"][mode] = per_file
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        _print_eval(results)
+    return 0
+
+
+def _print_eval(results: dict[str, Any]) -> None:
+    columns = ["hit@1", "hit@3", "recall@5", "mrr@10", "answered_rate", "abstain_rate",
+               "non_verbatim", "latency_ms_p50", "latency_ms_p95"]
+    print(f"index version {results['index_version']}")
+    print("| mode | file | n | " + " | ".join(columns) + " |")
+    print("|" + "---|" * (len(columns) + 3))
+    for mode, files in results["results"].items():
+        for name, row in files.items():
+            cells = " | ".join("-" if row[c] is None else str(row[c]) for c in columns)
+            print(f"| {mode} | {Path(name).name} | {row['questions']} | {cells} |")
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the abstention settings on question files paired with their indexes."""
+    from assistant.calibrate import calibrate
+
+    pairs = [(Path(index), Path(questions)) for index, questions in args.pair]
+    best = calibrate(_embedder(), pairs, _ask_settings(_settings(args)))
+    print(json.dumps(best, indent=2))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    """List the sources in the published index."""
+    from index import store
+
+    settings = _settings(args)
+    manifest = store.read_manifest(settings.index_dir)
+    if manifest is None:
+        raise UserError(f"no published index in {settings.index_dir}; run `stemcell-qa build`")
+    _, version = _load(settings)
+    for doc in version.documents.values():
+        print(f"{doc.source_id}\t{doc.kind}\t{doc.title}\t{doc.url or '-'}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the chat page and the JSON API."""
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = _settings(args)
+    app = create_app(settings, allow_empty=args.allow_empty)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                proxy_headers=False, server_header=False)
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser, index: bool = True) -> None:
+    parser.add_argument("--data-dir", type=Path, help="snapshot folder (STEMCELL_QA_DATA_DIR)")
+    if index:
+        parser.add_argument("--index", dest="index_dir", type=Path,
+                            help="index directory (STEMCELL_QA_INDEX_DIR)")
+
+
+def _corpus_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--docs", action="append", metavar="PATH",
+                        help="local file or folder (.txt .md .html .pdf .jsonl); repeatable")
+    parser.add_argument("--sources", type=Path, help="sources manifest (sources.toml)")
+    parser.add_argument("--no-sources", action="store_true",
+                        help="index only --docs, not the manifest's fetched snapshots")
+    parser.add_argument("--force", action="store_true", help="publish even if nothing changed")
+    parser.add_argument("--ann", choices=["flat", "hnsw"], help="dense index: exact or HNSW")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    top = argparse.ArgumentParser(
+        prog="stemcell-qa",
+        description="Answers questions about stem cell product safety with sentences quoted "
+        "from curated sources.",
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    fetch = commands.add_parser("fetch", help="fetch the manifest's sources into snapshots")
+    _common(fetch, index=False)
+    fetch.add_argument("--sources", type=Path, help="sources manifest (sources.toml)")
+    fetch.set_defaults(run=cmd_fetch)
+
+    for name, run, text in (
+        ("build", cmd_build, "build and publish an index version"),
+        ("refresh", cmd_refresh, "fetch, then build; publishes only when something changed"),
+    ):
+        command = commands.add_parser(name, help=text)
+        _common(command)
+        _corpus_flags(command)
+        command.set_defaults(run=run)
+
+    ask = commands.add_parser("ask", help="answer one question")
+    _common(ask)
+    ask.add_argument("question")
+    ask.add_argument("--history", action="append", default=[], metavar="QUESTION",
+                     help="an earlier question, oldest first; repeatable")
+    ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    ask.set_defaults(run=cmd_ask)
+
+    evaluate = commands.add_parser("eval", help="measure answers on question files")
+    _common(evaluate)
+    evaluate.add_argument("--questions", nargs="+", required=True, metavar="FILE")
+    evaluate.add_argument("--mode", choices=["fused", "dense", "bm25", "all"], default="all",
+                          help="retrieval to measure (default: all three)")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(run=cmd_eval)
+
+    calibrate = commands.add_parser("calibrate", help="fit abstention on dev question files")
+    calibrate.add_argument("--pair", nargs=2, action="append", required=True,
+                           metavar=("INDEX_DIR", "QUESTIONS"))
+    calibrate.set_defaults(run=cmd_calibrate)
+
+    sources = commands.add_parser("sources", help="list the indexed sources")
+    _common(sources)
+    sources.set_defaults(run=cmd_sources)
+
+    serve = commands.add_parser("serve", help="serve the chat page and /ask API")
+    _common(serve)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--allow-empty", action="store_true",
+                       help="start even without a published index (waits for one)")
+    serve.set_defaults(run=cmd_serve)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one line on stderr and a non-zero exit for any user-fixable problem."""
+    from assistant.answer import QuestionError
+    from assistant.evaluate import EvalError
+    from corpus.local import DocumentError
+    from corpus.sources import ManifestError
+    from index.build import BuildError
+    from index.store import StoreError
+    from pydantic import ValidationError
+
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (UserError, QuestionError, EvalError, DocumentError, ManifestError, BuildError,
+            StoreError, ValidationError) as exc:
+        print(f"stemcell-qa {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"stemcell-qa {args.command}: interrupted", file=sys.stderr)
+        return 130
