@@ -107,11 +107,8 @@ class Answerer:
             self._confidence(version, hits[0], tokens) >= self.threshold(version)
         )
         focus = set(tokenize(query.focus))
-        if query.uses_history:  # sentences must answer this turn; earlier turns set the topic
-            vectors = self.embedder.encode([query.focus])
-            sentence_query = (vector + vectors[0]) / 2
-        else:
-            sentence_query = vector
+        # Earlier turns choose the passages (the topic); this turn's words choose the sentences.
+        sentence_query = self.embedder.encode([query.focus])[0] if query.uses_history else vector
         chosen = self._select(version, hits, sentence_query, tokens, focus) if confident else []
         timings["select"] = _lap(clock) - timings["embed"] - timings["search"]
         return self._compose(version, question, query.text, query.uses_history, hits, chosen,

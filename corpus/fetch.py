@@ -84,13 +84,16 @@ def _download(
     for _ in range(settings.max_redirects + 1):
         check_address(url, settings.allow_private)
         with client.stream("GET", url, headers=headers) as response:
-            if response.is_redirect:
-                url = urljoin(url, response.headers.get("location", ""))
+            if response.status_code == 304:
+                return response, b"", url
+            if response.status_code in (301, 302, 303, 307, 308):
+                location = response.headers.get("location")
+                if not location:
+                    raise FetchError(f"HTTP {response.status_code} without a Location")
+                url = urljoin(url, location)
                 continue
             if response.status_code in _RETRY_STATUS:
                 raise FetchError(f"HTTP {response.status_code}", retry=True)
-            if response.status_code == 304:
-                return response, b"", url
             if response.status_code != 200:
                 raise FetchError(f"HTTP {response.status_code}")
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -1,0 +1,28 @@
+import pytest
+
+from assistant.followup import depends_on_history, resolve
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What side effects did they see?", "and what about travelling abroad for them?",
+     "What about lung disease?", "When does it start?", "Why?"],
+)
+def test_questions_that_point_back_depend_on_history(question: str) -> None:
+    assert depends_on_history(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Can stem cells cause tumors?", "What is stem cell tourism?",
+     "Are stem cell injections at a private clinic dangerous?"],
+)
+def test_self_contained_questions_stand_alone(question: str) -> None:
+    assert not depends_on_history(question)
+    assert resolve(question, ["Is there a Huntington's trial?"]).text == question
+
+
+def test_chained_follow_ups_carry_the_first_topic() -> None:
+    resolved = resolve("When does it start?", ["Is there a Huntington's trial?", "Who runs it?"])
+    assert resolved.uses_history and "Huntington" in resolved.text
+    assert resolved.focus == "When does it start?"

@@ -1,0 +1,49 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from corpus.local import DocumentError, load_jsonl, load_local
+
+
+def test_medquad_jsonl_import_keeps_all_3006_ids(shared: Path) -> None:
+    path = shared / "corpus" / "medquad" / "topical.jsonl"
+    docs = load_jsonl(path, print)
+    assert len(docs) == 3006
+    ids = [json.loads(line)["id"] for line in path.read_text().splitlines()]
+    assert [d.source_id for d in docs] == ids
+    assert docs[0].url and docs[0].url.startswith("https://")
+    assert docs[0].license
+
+
+def test_malformed_jsonl_line_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    path.write_text('{"id": "a", "text": "Fine."}\n{"id": "b", "text": \n')
+    with pytest.raises(DocumentError, match=r"docs\.jsonl:2: not valid JSON"):
+        load_local([path], print)
+
+
+def test_jsonl_line_without_text_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    path.write_text('{"id": "a", "title": "No text"}\n')
+    with pytest.raises(DocumentError, match=r"docs\.jsonl:1: missing string field `text`"):
+        load_local([path], print)
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>x</script>"])
+def test_jsonl_url_with_unsafe_scheme_is_dropped(tmp_path: Path, url: str) -> None:
+    path = tmp_path / "docs.jsonl"
+    path.write_text(json.dumps({"id": "x", "text": "Stem cells.", "url": url}) + "\n")
+    warnings: list[str] = []
+    (doc,) = load_local([path], warnings.append)
+    assert doc.url is None
+    assert "not http(s)" in warnings[0]
+
+
+def test_file_ids_come_from_paths_and_missing_paths_fail(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "Risk Notes.md").write_text("# Risks\nSome risk text here.\n")
+    (doc,) = load_local([tmp_path], print)
+    assert doc.source_id == "sub-risk-notes"
+    with pytest.raises(DocumentError, match="no such file or folder"):
+        load_local([tmp_path / "missing"], print)

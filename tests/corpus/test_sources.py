@@ -1,0 +1,33 @@
+from pathlib import Path
+
+import pytest
+
+from corpus.sources import KINDS, ManifestError, default_manifest, load_manifest
+
+
+def test_default_manifest_lists_the_seven_cited_sources_with_valid_kinds() -> None:
+    sources = load_manifest(default_manifest())
+    assert len(sources) == 7
+    assert {s.kind for s in sources} <= set(KINDS)
+    assert any(s.url == "https://clinicaltrials.gov/study/NCT07297576" for s in sources)
+    assert [s for s in sources if s.kind == "clinic-marketing"][0].publisher == "Liv Hospital"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[[source]]\nid = "a"\nurl = "https://x.org"\nkind = "blog"\n', "kind 'blog'"),
+        ('[[source]]\nid = "a"\nurl = "ftp://x.org"\nkind = "other"\n', "http(s) URL"),
+        ('[[source]]\nid = "a"\nkind = "other"\n', "missing or empty `url`"),
+        ('[[source]]\nid = "a"\nurl = "https://x.org"\nkind = "other"\n' * 2, "duplicate id"),
+        ('[[source]\nid = "a"', "not valid TOML"),
+        ('[[source]]\nid = "A B"\nurl = "https://x.org"\nkind = "other"\n', "lowercase"),
+    ],
+)
+def test_malformed_manifest_names_file_and_problem(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "sources.toml"
+    path.write_text(body)
+    with pytest.raises(ManifestError) as error:
+        load_manifest(path)
+    assert str(path) in str(error.value)
+    assert message in str(error.value)

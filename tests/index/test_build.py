@@ -1,0 +1,149 @@
+"""Building, rebuilding and publishing index versions (fake embedder: plumbing only)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.document import Document
+from corpus.extract import Meta, extract_plain
+from index import store
+from index.build import BuildError, BuildSettings, build
+from index.search import retrieve
+from tests.conftest import FakeEmbedder, seed_documents
+
+FIXTURES = {
+    "trial-news": "Trial news\nA hospital announced a new trial of neural stem cells. "
+    "The first patients will be treated next year. Doctors will watch for side effects.",
+    "clinic-ad": "Clinic offer\nOur clinic offers stem cell injections for knee pain. "
+    "Book now for a discount. Results are guaranteed by our experts.",
+    "lung-charity": "Lung charity update\nStem cells were infused into the lungs of patients "
+    "with fibrosis. The team called the treatment safe. Larger trials are needed.",
+}
+
+
+def fixture_docs(**changes: str) -> list[Document]:
+    texts = {**FIXTURES, **changes}
+    return seed_documents() + [
+        extract_plain(t.encode(), Meta(source_id=k)) for k, t in texts.items() if t
+    ]
+
+
+def load(index_dir: Path, embedder: FakeEmbedder) -> store.IndexVersion:
+    return store.load(index_dir, embedder.model_id, embedder.dim)
+
+
+def test_first_build_publishes_a_loadable_version(tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    report = build(fixture_docs(), tmp_path, embedder)
+    version = load(tmp_path, embedder)
+    assert report.published and report.version == version.name
+    assert report.embedded == report.chunks == len(version.chunks) and report.reused == 0
+    assert set(version.documents) == {"are-stem-cell-products-safe", *FIXTURES}
+    manifest = version.manifest
+    assert manifest["model_id"] == embedder.model_id and manifest["dim"] == embedder.dim
+    assert manifest["counts"]["chunks"] == len(version.chunks)
+    assert set(manifest["sources"]) == set(version.documents)
+    for chunk in version.chunks:
+        text = version.chunk_text(chunk)
+        assert text.startswith(version.documents[chunk.source_id].text[chunk.sentences[0][0]:
+                                                                        chunk.sentences[0][1]])
+
+
+def test_rebuild_embeds_only_the_changed_documents_changed_chunks(tmp_path: Path) -> None:
+    build(fixture_docs(), tmp_path, FakeEmbedder())
+    embedder = FakeEmbedder()
+    edited = FIXTURES["clinic-ad"].replace("knee pain", "back pain")
+    report = build(fixture_docs(**{"clinic-ad": edited}), tmp_path, embedder)
+    assert report.published
+    assert report.embedded == 1 and report.reused == report.chunks - 1
+    assert len(embedder.encoded) == 1 and "back pain" in embedder.encoded[0]
+
+
+def test_unchanged_corpus_publishes_nothing(tmp_path: Path) -> None:
+    first = build(fixture_docs(), tmp_path, FakeEmbedder())
+    embedder = FakeEmbedder()
+    again = build(fixture_docs(), tmp_path, embedder)
+    assert not again.published and again.version == first.version
+    assert embedder.encoded == []
+    forced = build(fixture_docs(), tmp_path, embedder, force=True)
+    assert forced.published and forced.version != first.version and forced.embedded == 0
+
+
+def test_removed_document_disappears_from_search(tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    build(fixture_docs(), tmp_path, embedder)
+    query = "clinic injections knee discount"
+    vector = embedder.encode([query])[0]
+    before = load(tmp_path, embedder)
+    hits = retrieve(before, vector, query)
+    assert before.chunks[hits[0].chunk].source_id == "clinic-ad"
+    build(fixture_docs(**{"clinic-ad": ""}), tmp_path, embedder)
+    after = load(tmp_path, embedder)
+    assert "clinic-ad" not in after.documents
+    assert all(after.chunks[h.chunk].source_id != "clinic-ad"
+               for h in retrieve(after, vector, query))
+
+
+def test_crash_mid_build_keeps_previous_version_and_next_build_reuses_work(
+    tmp_path: Path,
+) -> None:
+    good = build(fixture_docs(), tmp_path, FakeEmbedder())
+    new_docs = fixture_docs(**{f"extra-{i}": f"Extra document {i} about stem cell risk number "
+                               f"{i}. It has words." for i in range(6)})
+    crashing = FakeEmbedder(fail_after=3)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        build(new_docs, tmp_path, crashing, BuildSettings(block=2))
+    assert store.current_name(tmp_path) == good.version
+    assert load(tmp_path, FakeEmbedder()).name == good.version
+    resumed = build(new_docs, tmp_path, FakeEmbedder(), BuildSettings(block=2))
+    assert resumed.published and resumed.embedded == 6 - 2  # two were committed before the crash
+    assert not list(tmp_path.glob(".staging-*"))
+
+
+def test_empty_corpus_is_refused_and_previous_version_kept(tmp_path: Path) -> None:
+    good = build(fixture_docs(), tmp_path, FakeEmbedder())
+    with pytest.raises(BuildError, match="no documents"):
+        build([], tmp_path, FakeEmbedder())
+    assert store.current_name(tmp_path) == good.version
+
+
+def test_second_build_on_the_same_index_fails_clearly(tmp_path: Path) -> None:
+    with store.build_lock(tmp_path):
+        outcome: list[BaseException] = []
+
+        def other() -> None:
+            try:
+                build(fixture_docs(), tmp_path, FakeEmbedder())
+            except BaseException as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert isinstance(outcome[0], store.BuildLockedError)
+    assert "another build is running" in str(outcome[0])
+    assert store.current_name(tmp_path) is None
+
+
+def test_old_versions_are_pruned(tmp_path: Path) -> None:
+    for i in range(5):
+        build(fixture_docs(**{"clinic-ad": f"Clinic offer number {i}. Injections."}), tmp_path,
+              FakeEmbedder())
+    versions = sorted(p.name for p in (tmp_path / "versions").iterdir())
+    assert len(versions) == store.KEEP_VERSIONS
+    assert versions[-1] == store.current_name(tmp_path)
+
+
+def test_hnsw_index_is_chosen_explicitly_and_finds_the_same_top_hit(tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    build(fixture_docs(), tmp_path / "flat", embedder)
+    build(fixture_docs(), tmp_path / "hnsw", embedder, BuildSettings(ann="hnsw"))
+    flat, hnsw = load(tmp_path / "flat", embedder), load(tmp_path / "hnsw", embedder)
+    assert hnsw.manifest["ann"]["kind"] == "hnsw" and "HNSW" in type(hnsw.dense).__name__
+    query = embedder.encode(["lungs fibrosis infused"])[0]
+    assert retrieve(flat, query, "")[0].chunk == retrieve(hnsw, query, "")[0].chunk
+    assert np.allclose(flat.vectors, hnsw.vectors)

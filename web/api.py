@@ -1,0 +1,69 @@
+"""JSON routes: /ask, /sources, /healthz, /readyz."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Query
+
+from assistant.answer import source_info
+from web.deps import AnswererDep, SettingsDep, VersionDep
+from web.schemas import (
+    QUESTION_CAP,
+    AnswerOut,
+    AskRequest,
+    ErrorOut,
+    ReadyOut,
+    SourceOut,
+    SourcesOut,
+    answer_out,
+)
+
+router = APIRouter()
+log = logging.getLogger("stemcell_qa.questions")
+PATHS = {"/ask", "/sources", "/healthz", "/readyz"}
+_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorOut} for code in (413, 422, 429, 503)
+}
+
+
+def _answer(answerer: AnswererDep, version: VersionDep, settings: SettingsDep,
+            question: str, history: list[str]) -> AnswerOut:
+    if settings.log_questions:
+        log.info("question: %r (history %d)", question, len(history))
+    return answer_out(answerer.ask(version, question, history))
+
+
+@router.post("/ask", response_model=AnswerOut, responses=_ERRORS)
+def ask(body: AskRequest, answerer: AnswererDep, version: VersionDep,
+        settings: SettingsDep) -> AnswerOut:
+    """Answer a question (with earlier questions as `history`) from the sources, verbatim."""
+    return _answer(answerer, version, settings, body.question, body.history)
+
+
+@router.get("/ask", response_model=AnswerOut, responses=_ERRORS)
+def ask_get(answerer: AnswererDep, version: VersionDep, settings: SettingsDep,
+            q: str = Query(min_length=1, max_length=QUESTION_CAP)) -> AnswerOut:
+    """Quick form of /ask for a single question (no history)."""
+    return _answer(answerer, version, settings, q, [])
+
+
+@router.get("/sources", response_model=SourcesOut, responses=_ERRORS)
+def sources(version: VersionDep) -> SourcesOut:
+    """The indexed sources with their credibility labels."""
+    items = [SourceOut.model_validate(source_info(version, s).__dict__) for s in version.documents]
+    return SourcesOut(index_version=version.name, sources=items)
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=ReadyOut, responses=_ERRORS)
+def readyz(version: VersionDep) -> ReadyOut:
+    """An index is loaded: which version, how large."""
+    return ReadyOut(status="ready", index_version=version.name,
+                    documents=len(version.documents), chunks=len(version.chunks),
+                    built_at=version.manifest.get("built_at"))

@@ -1,0 +1,113 @@
+"""`create_app(settings)`: wiring only — lifespan loads the model and index once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant.answer import Answerer, AskSettings, QuestionError
+from assistant.settings import Settings
+from index.embed import Embedder
+from index.live import LiveIndex
+from web import api, pages
+from web.guard import GuardMiddleware, RateLimiter
+
+log = logging.getLogger("stemcell_qa.web")
+_HERE = Path(str(resources.files("web")))
+
+
+def create_app(
+    settings: Settings, embedder: Embedder | None = None, allow_empty: bool = False
+) -> FastAPI:
+    """The web app; `embedder` may be injected (tests share one loaded model)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        model = embedder
+        if model is None:
+            from index.embed import MiniLMEmbedder
+
+            model = MiniLMEmbedder()
+        live = LiveIndex(settings.index_dir, model.model_id, model.dim)
+        try:
+            live.refresh()
+        except Exception as exc:
+            if not allow_empty or live.last_error:  # broken index: refuse to start
+                raise
+            log.warning("starting without an index: %s", exc)
+        live.start(settings.reload_interval)
+        app.state.live = live
+        app.state.answerer = Answerer(model, AskSettings(
+            max_question_chars=settings.max_question_chars, max_history=settings.max_history))
+        yield
+        live.stop()
+
+    app = FastAPI(
+        title="stemcell-qa",
+        summary="Answers about stem cell product safety, quoted word for word from sources.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    limiter = RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None
+    app.add_middleware(GuardMiddleware, max_body=settings.max_body_bytes, limiter=limiter,
+                       trusted_proxies=settings.trusted_proxies)
+    _errors(app)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return request.url.path in ("/",) or (
+        "text/html" in request.headers.get("accept", "") and request.url.path not in api.PATHS
+    )
+
+
+def _errors(app: FastAPI) -> None:
+    """One place that turns exceptions into responses: JSON for the API, HTML for pages."""
+
+    def render(request: Request, status: int, detail: Any) -> Any:
+        if _wants_html(request):
+            return app.state.templates.TemplateResponse(
+                request, "error.html", {"status": status, "detail": detail}, status_code=status)
+        return JSONResponse({"detail": detail}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        response = render(request, exc.status_code, exc.detail)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Any:
+        errors = [
+            {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return render(request, 422, errors)
+
+    @app.exception_handler(QuestionError)
+    async def bad_question(request: Request, exc: QuestionError) -> Any:
+        return render(request, 422, str(exc))
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> Any:
+        log.exception("unhandled error on %s", request.url.path)
+        return JSONResponse({"detail": "internal error; the team has been told"}, status_code=500)
+
+

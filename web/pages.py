@@ -1,0 +1,104 @@
+"""The chat page: server-rendered (works without JavaScript), enhanced by static/chat.js."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+
+from assistant.answer import QuestionError, source_info
+from web.deps import AnswererDep, SettingsDep
+from web.schemas import AnswerOut, PassageOut, answer_out
+
+router = APIRouter(include_in_schema=False)
+MAX_LISTED_SOURCES = 12
+
+
+def passage_segments(passage: PassageOut, start: int, end: int) -> list[tuple[str, bool]]:
+    """The passage split into (text, is_the_answer_sentence) runs for highlighting."""
+    first, last = start - passage.start, end - passage.start
+    text = passage.text
+    return [(t, marked) for t, marked in (
+        (text[:first], False), (text[first:last], True), (text[last:], False)) if t]
+
+
+def quotes(answer: AnswerOut) -> list[dict[str, Any]]:
+    """Each answer sentence with its source and, when available, its highlighted passage."""
+    out = []
+    for sentence in answer.answer:
+        passage = next((p for p in answer.passages if p.source_id == sentence.source_id
+                        and p.start <= sentence.start and sentence.end <= p.end), None)
+        out.append({
+            "sentence": sentence,
+            "source": answer.sources.get(sentence.source_id),
+            "segments": passage_segments(passage, sentence.start, sentence.end)
+            if passage else [],
+        })
+    return out
+
+
+def covered_sources(request: Request) -> dict[str, Any]:
+    """Titles of the indexed sources (first few), for the no-answer state and the intro."""
+    version = request.app.state.live.current()
+    if version is None:
+        return {"titles": [], "more": 0, "ready": False}
+    infos = [source_info(version, s) for s in version.documents]
+    titles = list(dict.fromkeys(f"{i.title}" for i in infos))
+    return {"titles": titles[:MAX_LISTED_SOURCES],
+            "more": max(0, len(titles) - MAX_LISTED_SOURCES), "ready": True}
+
+
+def _render(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    settings = request.app.state.settings
+    base = {"covered": covered_sources(request), "max_chars": settings.max_question_chars,
+            "history": [], "answer": None, "quotes": [], "error": None, "asked": None}
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, "index.html", {**base, **context}, status_code=status)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    """The chat page."""
+    return _render(request, {})
+
+
+def _turn(
+    request: Request, answerer: AnswererDep, settings: SettingsDep, question: str,
+    history: list[str],
+) -> tuple[dict[str, Any], int]:
+    history = [h for h in history if h.strip()][-settings.max_history :]
+    context: dict[str, Any] = {"asked": question, "history": history}
+    version = request.app.state.live.current()
+    if version is None:
+        return {**context, "error": "The answer service is not ready yet."}, 503
+    try:
+        answer = answer_out(answerer.ask(version, question, history))
+    except QuestionError as exc:
+        return {**context, "error": str(exc)}, 422
+    return {**context, "answer": answer, "quotes": quotes(answer)}, 200
+
+
+@router.post("/", response_class=HTMLResponse)
+def ask_form(
+    request: Request, answerer: AnswererDep, settings: SettingsDep,
+    question: str = Form(""), history: list[str] = Form(default_factory=list),
+) -> HTMLResponse:
+    """The no-JavaScript path: a plain form POST answered with a server-rendered page."""
+    context, status = _turn(request, answerer, settings, question, history)
+    return _render(request, context, status)
+
+
+@router.post("/turn", response_class=HTMLResponse)
+def turn_fragment(
+    request: Request, answerer: AnswererDep, settings: SettingsDep,
+    question: str = Form(""), history: list[str] = Form(default_factory=list),
+) -> HTMLResponse:
+    """One rendered turn for the script to append (same markup as the full page)."""
+    context, status = _turn(request, answerer, settings, question, history)
+    full = {"covered": covered_sources(request), "answer": None, "quotes": [], "error": None,
+            **context}
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, "_turn.html", full, status_code=status)
+    return response

@@ -1,0 +1,104 @@
+"""HTTP request and response models (the OpenAPI schema), and the one domain -> schema mapping."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.model import Answer
+
+# Hard caps of the schema; the configured limits (STEMCELL_QA_MAX_QUESTION_CHARS, default 500,
+# and STEMCELL_QA_MAX_HISTORY, default 10) are checked on top and answered with 422 too.
+QUESTION_CAP = 5000
+HISTORY_CAP = 50
+
+
+class AskRequest(BaseModel):
+    """A question, with the earlier questions of the conversation (oldest first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=QUESTION_CAP, examples=["Are stem cell "
+                          "treatments safe?"])
+    history: list[str] = Field(default_factory=list, max_length=HISTORY_CAP)
+
+
+class AnswerSentenceOut(BaseModel):
+    """A sentence quoted verbatim from a source: text == source text[start:end]."""
+
+    text: str
+    source_id: str
+    chunk_id: str
+    start: int
+    end: int
+    link: str | None
+    score: float
+
+
+class PassageOut(BaseModel):
+    """A supporting (or, with no_answer, only related) passage; highlights are relative."""
+
+    chunk_id: str
+    source_id: str
+    text: str
+    highlights: list[tuple[int, int]]
+    score: float
+    link: str | None
+    section: str
+    start: int
+    end: int
+
+
+class SourceOut(BaseModel):
+    """A source as shown to patients; `kind` is its credibility label."""
+
+    id: str
+    title: str
+    url: str | None
+    publisher: str | None
+    kind: str
+    published: str | None
+    retrieved_at: str | None
+
+
+class AnswerOut(BaseModel):
+    """The answer object: verbatim sentences best first, or status no_answer."""
+
+    question: str
+    status: Literal["answered", "no_answer"]
+    answer: list[AnswerSentenceOut]
+    passages: list[PassageOut]
+    sources: dict[str, SourceOut]
+    index_version: str
+    resolved_query: str
+    used_history: bool
+    timings_ms: dict[str, float]
+
+
+class SourcesOut(BaseModel):
+    """The indexed sources."""
+
+    index_version: str
+    sources: list[SourceOut]
+
+
+class ReadyOut(BaseModel):
+    """Readiness: which index version is served and its size."""
+
+    status: Literal["ready"]
+    index_version: str
+    documents: int
+    chunks: int
+    built_at: str | None
+
+
+class ErrorOut(BaseModel):
+    """Every error response: `detail` says what went wrong and what to do."""
+
+    detail: str | list[dict[str, object]]
+
+
+def answer_out(answer: Answer) -> AnswerOut:
+    """The one conversion from the domain `Answer` to the HTTP schema."""
+    return AnswerOut.model_validate(answer.to_dict())

@@ -1,0 +1,77 @@
+// Progressive enhancement of the chat form: ask without reloading, keep the thread,
+// send earlier questions as history. Markup comes from the server (/turn), already escaped.
+(function () {
+  "use strict";
+  var form = document.getElementById("ask-form");
+  if (!form || !window.fetch) { return; }
+  var input = document.getElementById("question");
+  var thread = document.getElementById("thread");
+  var busy = document.getElementById("busy");
+  var button = document.getElementById("ask-button");
+  var historyFields = document.getElementById("history-fields");
+  var history = Array.prototype.map.call(
+    historyFields.querySelectorAll("input[name=history]"), function (el) { return el.value; });
+  historyFields.textContent = "";  // the script keeps the history from here on
+
+  function setBusy(on) {
+    busy.hidden = !on;
+    button.disabled = on;
+    form.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function ask(question) {
+    var body = new URLSearchParams();
+    body.append("question", question);
+    history.forEach(function (q) { body.append("history", q); });
+    setBusy(true);
+    return fetch("/turn", { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status === 429) {
+          throw new Error("Too many questions at once. Please wait a minute and try again.");
+        }
+        return response.text().then(function (html) { return { ok: response.ok, html: html }; });
+      })
+      .then(function (result) {
+        var holder = document.createElement("div");
+        holder.innerHTML = result.html;  // server-rendered, autoescaped markup
+        var turn = holder.firstElementChild;
+        if (!turn) { throw new Error("The answer could not be shown."); }
+        thread.appendChild(turn);
+        if (result.ok && turn.getAttribute("data-status") !== "error") { history.push(question); }
+        if (history.length > 10) { history = history.slice(-10); }
+        var heading = turn.querySelector("h2") || turn;
+        heading.setAttribute("tabindex", "-1");
+        heading.focus();
+      })
+      .catch(function (error) {
+        var note = document.createElement("div");
+        note.className = "notice";
+        note.setAttribute("role", "alert");
+        note.textContent = error.message || "Something went wrong. Please try again.";
+        thread.appendChild(note);
+      })
+      .finally(function () { setBusy(false); input.value = ""; input.focus(); });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var question = input.value.trim();
+    if (!question) { input.focus(); return; }
+    ask(question);
+  });
+
+  document.getElementById("new-conversation").addEventListener("click", function (event) {
+    event.preventDefault();
+    history = [];
+    thread.textContent = "";
+    input.value = "";
+    input.focus();
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll(".example"), function (el) {
+    el.addEventListener("click", function () {
+      input.value = el.getAttribute("data-question");
+      form.requestSubmit ? form.requestSubmit() : ask(input.value);
+    });
+  });
+})();
