@@ -1,0 +1,175 @@
+"""The JSON API over the seed-article index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import make_client
+
+ANSWER_FIELDS = {"text", "source_id", "chunk_id", "start", "end", "link", "score"}
+PASSAGE_FIELDS = {"chunk_id", "source_id", "text", "highlights", "score", "link", "section"}
+SOURCE_FIELDS = {"id", "title", "url", "publisher", "kind", "published", "retrieved_at"}
+
+
+def test_ask_returns_the_answer_object_with_verbatim_sentences(
+    client: TestClient, seed_version  # type: ignore[no-untyped-def]
+) -> None:
+    response = client.post("/ask", json={"question": "What is stem cell tourism?"})
+    assert response.status_code == 200
+    body = response.json()
+    assert {"question", "status", "answer", "passages", "sources", "index_version"} <= set(body)
+    assert body["status"] == "answered" and body["index_version"] == seed_version.name
+    for sentence in body["answer"]:
+        assert ANSWER_FIELDS <= set(sentence)
+        text = seed_version.documents[sentence["source_id"]].text
+        assert sentence["text"] == text[sentence["start"] : sentence["end"]]
+    assert PASSAGE_FIELDS <= set(body["passages"][0])
+    assert all(SOURCE_FIELDS <= set(s) for s in body["sources"].values())
+
+
+def test_post_and_get_give_the_same_answer(client: TestClient) -> None:
+    question = "Can stem cells cause tumors?"
+    posted = client.post("/ask", json={"question": question}).json()
+    got = client.get("/ask", params={"q": question}).json()
+    assert [s["text"] for s in posted["answer"]] == [s["text"] for s in got["answer"]]
+
+
+def test_history_is_used_for_follow_ups(client: TestClient) -> None:
+    body = client.post("/ask", json={
+        "question": "When does it start?",
+        "history": ["Is there a trial of stem cells for Huntington's disease?"],
+    }).json()
+    assert body["used_history"] and "2026" in body["answer"][0]["text"]
+
+
+def test_out_of_scope_question_is_declined(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "Which football team won the World Cup?"}).json()
+    assert body["status"] == "no_answer" and body["answer"] == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        ({"question": ""}, "at least 1 character"),
+        ({"question": "   "}, "empty"),
+        ({"question": "x" * 600}, "longer than 500"),
+        ({"question": 42}, "valid string"),
+        ({"question": "ok?", "history": "not a list"}, "valid list"),
+        ({"question": "ok?", "history": ["q"] * 11}, "more than 10"),
+        ({}, "Field required"),
+        ({"question": "ok?", "extra": 1}, "Extra inputs"),
+    ],
+)
+def test_invalid_requests_get_422_with_a_detail(
+    client: TestClient, payload: object, fragment: str
+) -> None:
+    response = client.post("/ask", json=payload)
+    assert response.status_code == 422
+    assert fragment in str(response.json()["detail"])
+
+
+def test_invalid_json_and_oversized_body_are_4xx(client: TestClient) -> None:
+    bad = client.post("/ask", content=b'{"question": ', headers={"content-type":
+                                                                  "application/json"})
+    assert bad.status_code == 422 and "json" in str(bad.json()["detail"]).lower()
+    big = client.post("/ask", content=b'{"question": "' + b"a" * 20_000 + b'"}',
+                      headers={"content-type": "application/json"})
+    assert big.status_code == 413 and "bytes" in big.json()["detail"]
+
+
+def test_markup_in_question_is_echoed_as_json_text_only(client: TestClient) -> None:
+    payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    response = client.post("/ask", json={"question": payload})
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["question"] == payload
+
+
+def test_security_headers_are_set(client: TestClient) -> None:
+    headers = client.get("/").headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "unsafe-inline" not in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert "set-cookie" not in headers
+
+
+def test_unknown_route_is_a_json_404(client: TestClient) -> None:
+    response = client.get("/nothing-here")
+    assert response.status_code == 404 and response.json() == {"detail": "Not Found"}
+
+
+def test_health_ready_and_sources(client: TestClient, seed_version) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["index_version"] == seed_version.name and ready["chunks"] == len(
+        seed_version.chunks)
+    sources = client.get("/sources").json()["sources"]
+    assert sources[0]["title"] == "Are Stem Cell Products Safe?"
+
+
+def test_openapi_schema_describes_ask(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    ask = schema["paths"]["/ask"]["post"]
+    assert "AskRequest" in str(ask["requestBody"]) and "AnswerOut" in str(ask["responses"])
+
+
+def test_rate_limit_answers_429_with_retry_after(seed_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    with make_client(seed_index, embedder, rate_limit=3) as limited:
+        codes = [limited.get("/ask", params={"q": "GMP?"}).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        refused = limited.post("/ask", json={"question": "GMP?"})
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        assert "too many" in refused.json()["detail"]
+        assert limited.get("/healthz").status_code == 200
+
+
+def test_forwarded_for_only_trusted_from_a_named_proxy(seed_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    with make_client(seed_index, embedder, rate_limit=1) as direct:
+        first = direct.get("/ask", params={"q": "GMP?"}, headers={"x-forwarded-for": "1.1.1.1"})
+        spoof = direct.get("/ask", params={"q": "GMP?"}, headers={"x-forwarded-for": "2.2.2.2"})
+        assert (first.status_code, spoof.status_code) == (200, 429)
+    with make_client(seed_index, embedder, rate_limit=1,
+                     trusted_proxies=["testclient"]) as proxied:
+        a = proxied.get("/ask", params={"q": "GMP?"}, headers={"x-forwarded-for": "1.1.1.1"})
+        b = proxied.get("/ask", params={"q": "GMP?"}, headers={"x-forwarded-for": "2.2.2.2"})
+        assert (a.status_code, b.status_code) == (200, 200)
+
+
+def test_without_an_index_the_server_refuses_or_waits(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from index.store import IndexLoadError
+    from web.app import create_app
+    from assistant.settings import Settings
+
+    with pytest.raises(IndexLoadError, match="no published version"), TestClient(
+            create_app(Settings(index_dir=tmp_path), embedder=embedder)):
+        pass
+    with TestClient(create_app(Settings(index_dir=tmp_path), embedder=embedder,
+                               allow_empty=True)) as waiting:
+        response = waiting.post("/ask", json={"question": "Is it safe?"})
+        assert response.status_code == 503 and "stemcell-qa build" in response.json()["detail"]
+        assert "No sources are loaded yet" in waiting.get("/").text
+
+
+def _server_log(caplog: pytest.LogCaptureFixture) -> str:
+    # the test client's own HTTP library logs the URL it requests; that is not the server
+    return "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
+
+
+def test_questions_are_logged_only_when_opted_in(
+    client: TestClient, caplog: pytest.LogCaptureFixture, seed_index: Path, embedder  # type: ignore[no-untyped-def]
+) -> None:
+    secret = "my private question about zebrafish 12345"
+    with caplog.at_level("DEBUG"):
+        client.get("/ask", params={"q": secret})
+        client.post("/ask", json={"question": secret})
+        client.post("/", data={"question": secret})
+    assert "GET /ask 200" in _server_log(caplog)
+    assert "zebrafish" not in _server_log(caplog)
+    caplog.clear()
+    with make_client(seed_index, embedder, log_questions=True) as logging_client, \
+            caplog.at_level("INFO"):
+        logging_client.post("/ask", json={"question": secret})
+    assert secret in _server_log(caplog)
