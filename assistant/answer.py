@@ -64,8 +64,9 @@ def validate(question: object, history: object, settings: AskSettings) -> tuple[
     if len(turns) > settings.max_history:
         raise QuestionError(f"history has more than {settings.max_history} questions")
     if any(len(t) > settings.max_question_chars for t in turns):
-        raise QuestionError(f"a history question is longer than {settings.max_question_chars} "
-                            "characters")
+        raise QuestionError(
+            f"a history question is longer than {settings.max_question_chars} characters"
+        )
     return question.strip(), [t.strip() for t in turns if t.strip()]
 
 
@@ -89,7 +90,10 @@ class Answerer:
         self._sentence_vectors: OrderedDict[tuple[str, str, int], np.ndarray] = OrderedDict()
 
     def ask(
-        self, version: IndexVersion, question: str, history: list[str] | None = None,
+        self,
+        version: IndexVersion,
+        question: str,
+        history: list[str] | None = None,
         mode: str | None = None,
     ) -> Answer:
         """Answer `question` (a follow-up of `history`) from `version`."""
@@ -111,8 +115,9 @@ class Answerer:
         sentence_query = self.embedder.encode([query.focus])[0] if query.uses_history else vector
         chosen = self._select(version, hits, sentence_query, tokens, focus) if confident else []
         timings["select"] = _lap(clock) - timings["embed"] - timings["search"]
-        return self._compose(version, question, query.text, query.uses_history, hits, chosen,
-                             timings)
+        return self._compose(
+            version, question, query.text, query.uses_history, hits, chosen, timings
+        )
 
     def evidence(
         self, version: IndexVersion, question: str, history: list[str]
@@ -120,8 +125,14 @@ class Answerer:
         """(dense similarity, term coverage) of the best chunk: the abstention inputs."""
         query = resolve(*validate(question, history, self.settings))
         vector = self.embedder.encode([query.text])[0]
-        hits = retrieve(version, vector, query.text, self.settings.candidates,
-                        self.settings.mode, self.settings.lexical_weight)
+        hits = retrieve(
+            version,
+            vector,
+            query.text,
+            self.settings.candidates,
+            self.settings.mode,
+            self.settings.lexical_weight,
+        )
         return self._evidence(version, hits[0], tokenize(query.text)) if hits else (0.0, 0.0)
 
     def _evidence(self, version: IndexVersion, top: Hit, tokens: list[str]) -> tuple[float, float]:
@@ -134,14 +145,19 @@ class Answerer:
         """Evidence needed to answer from this index: more passages, more chance matches."""
         s = self.settings
         return s.confidence_base + s.confidence_per_decade * float(
-            np.log10(max(len(version.chunks), 1)))
+            np.log10(max(len(version.chunks), 1))
+        )
 
     def _confidence(self, version: IndexVersion, top: Hit, tokens: list[str]) -> float:
         dense, covered = self._evidence(version, top, tokens)
         return dense + self.settings.coverage_weight * covered
 
     def _select(
-        self, version: IndexVersion, hits: list[Hit], vector: np.ndarray, tokens: list[str],
+        self,
+        version: IndexVersion,
+        hits: list[Hit],
+        vector: np.ndarray,
+        tokens: list[str],
         focus: set[str],
     ) -> list[_Scored]:
         """Pick answer sentences from the top chunks, greedily covering the question's terms.
@@ -183,10 +199,13 @@ class Answerer:
             total = sum(weights.values()) or 1.0
             sources = {keys[i][0] for i in picked}
             scores = [
-                base[i] + s.sentence_lexical_weight
-                * sum(w for t, w in weights.items() if t in terms[i]) / total
+                base[i]
+                + s.sentence_lexical_weight
+                * sum(w for t, w in weights.items() if t in terms[i])
+                / total
                 + (0.05 if picked and keys[i][0] not in sources else 0.0)  # agreeing sources
-                if i not in picked else -np.inf
+                if i not in picked
+                else -np.inf
                 for i in range(len(keys))
             ]
             best = int(np.argmax(scores))
@@ -203,7 +222,10 @@ class Answerer:
         ]
 
     def _sentence_sims(
-        self, version: IndexVersion, keys: list[tuple[str, int]], texts: list[str],
+        self,
+        version: IndexVersion,
+        keys: list[tuple[str, int]],
+        texts: list[str],
         vector: np.ndarray,
     ) -> np.ndarray:
         cache_keys = [(version.name, src, start) for src, start in keys]
@@ -220,21 +242,29 @@ class Answerer:
         return matrix @ vector
 
     def _compose(
-        self, version: IndexVersion, question: str, query: str, used_history: bool,
-        hits: list[Hit], chosen: list[_Scored], timings: dict[str, float],
+        self,
+        version: IndexVersion,
+        question: str,
+        query: str,
+        used_history: bool,
+        hits: list[Hit],
+        chosen: list[_Scored],
+        timings: dict[str, float],
     ) -> Answer:
         sentences = []
         for item in chosen:
             doc = version.documents[item.source_id]
-            sentences.append(AnswerSentence(
-                text=doc.text[item.start : item.end],
-                source_id=item.source_id,
-                chunk_id=version.chunks[item.chunk].chunk_id,
-                start=item.start,
-                end=item.end,
-                link=deep_link(doc, item.start, item.end),
-                score=round(item.score, 4),
-            ))
+            sentences.append(
+                AnswerSentence(
+                    text=doc.text[item.start : item.end],
+                    source_id=item.source_id,
+                    chunk_id=version.chunks[item.chunk].chunk_id,
+                    start=item.start,
+                    end=item.end,
+                    link=deep_link(doc, item.start, item.end),
+                    score=round(item.score, 4),
+                )
+            )
         passages = _passages(version, hits, chosen, self.settings.max_passages)
         sources = {p.source_id: source_info(version, p.source_id) for p in passages}
         return Answer(
@@ -257,9 +287,7 @@ def _lap(clock: float) -> float:
 def _local_idf(query: set[str], candidates: list[set[str]]) -> dict[str, float]:
     """Weight each query term by its rarity among the candidate sentences."""
     n = len(candidates)
-    return {
-        t: float(np.log((n + 1) / (sum(t in c for c in candidates) + 0.5))) for t in query
-    }
+    return {t: float(np.log((n + 1) / (sum(t in c for c in candidates) + 0.5))) for t in query}
 
 
 def _passages(
@@ -284,17 +312,19 @@ def _passages(
             for c in chosen
             if c.source_id == chunk.source_id and chunk.start <= c.start and c.end <= chunk.end
         )
-        passages.append(Passage(
-            chunk_id=chunk.chunk_id,
-            source_id=chunk.source_id,
-            text=version.chunk_text(chunk),
-            highlights=marks,
-            score=round(hit.score, 4),
-            link=deep_link(doc, chunk.start, chunk.sentences[0][1]),
-            section=chunk.section,
-            start=chunk.start,
-            end=chunk.end,
-        ))
+        passages.append(
+            Passage(
+                chunk_id=chunk.chunk_id,
+                source_id=chunk.source_id,
+                text=version.chunk_text(chunk),
+                highlights=marks,
+                score=round(hit.score, 4),
+                link=deep_link(doc, chunk.start, chunk.sentences[0][1]),
+                section=chunk.section,
+                start=chunk.start,
+                end=chunk.end,
+            )
+        )
         if len(passages) == limit:
             break
     return passages
@@ -303,5 +333,6 @@ def _passages(
 def source_info(version: IndexVersion, source_id: str) -> SourceInfo:
     """Display metadata of one indexed source."""
     doc = version.documents[source_id]
-    return SourceInfo(doc.source_id, doc.title, doc.url, doc.publisher, doc.kind, doc.published,
-                      doc.retrieved_at)
+    return SourceInfo(
+        doc.source_id, doc.title, doc.url, doc.publisher, doc.kind, doc.published, doc.retrieved_at
+    )

@@ -41,8 +41,14 @@ def collect_evidence(answerer: Answerer, pairs: list[tuple[Path, Path]]) -> list
         questions = load_questions(questions_path)
         rows = [answerer.evidence(version, q.question, q.history) for q in questions]
         labels = [q.expect == "answer" for q in questions]
-        out.append(Evidence(str(questions_path), len(version.chunks),
-                            np.array(rows, dtype=np.float64), np.array(labels, dtype=bool)))
+        out.append(
+            Evidence(
+                str(questions_path),
+                len(version.chunks),
+                np.array(rows, dtype=np.float64),
+                np.array(labels, dtype=bool),
+            )
+        )
     return out
 
 
@@ -84,8 +90,12 @@ def fit(sets: list[Evidence]) -> dict[str, Any]:
                 "confidence_base": round(float(base), 4),
                 "confidence_per_decade": round(float(per_decade), 4),
                 "per_file": [
-                    {"file": e.name, "chunks": e.chunks, "answered": round(a, 4),
-                     "abstained": round(b, 4)}
+                    {
+                        "file": e.name,
+                        "chunks": e.chunks,
+                        "answered": round(a, 4),
+                        "abstained": round(b, 4),
+                    }
                     for e, (a, b) in zip(sets, rates, strict=True)
                 ],
             }

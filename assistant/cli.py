@@ -61,8 +61,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     settings = _settings(args)
     sources = load_manifest(settings.sources or default_manifest())
     store = SnapshotStore(settings.data_dir)
-    fetch_settings = FetchSettings(timeout=settings.fetch_timeout,
-                                   max_bytes=settings.fetch_max_bytes)
+    fetch_settings = FetchSettings(
+        timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes
+    )
 
     def report(number: int, total: int, outcome: Any) -> None:
         line = f"[{number}/{total}] {outcome.source_id}: {outcome.status}"
@@ -74,11 +75,16 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     outcomes = fetch_all(sources, store, fetch_settings, report)
     available = sum(o.has_snapshot for o in outcomes)
     failed = [o for o in outcomes if o.status == "failed"]
-    print(f"fetched {len(outcomes) - len(failed)}, failed {len(failed)}, "
-          f"snapshots available {available}/{len(outcomes)}", file=sys.stderr)
+    print(
+        f"fetched {len(outcomes) - len(failed)}, failed {len(failed)}, "
+        f"snapshots available {available}/{len(outcomes)}",
+        file=sys.stderr,
+    )
     if available == 0:
-        raise UserError("no source could be fetched and none was fetched before (offline?); "
-                        "run with network access, or index local files with --docs PATH")
+        raise UserError(
+            "no source could be fetched and none was fetched before (offline?); "
+            "run with network access, or index local files with --docs PATH"
+        )
     return 0
 
 
@@ -101,11 +107,19 @@ def cmd_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     documents = _documents(args, settings)
     print(f"{len(documents)} documents", file=sys.stderr)
-    report = build(documents, settings.index_dir, _embedder(), BuildSettings(ann=settings.ann),
-                   progress=_progress(), force=args.force)
+    report = build(
+        documents,
+        settings.index_dir,
+        _embedder(),
+        BuildSettings(ann=settings.ann),
+        progress=_progress(),
+        force=args.force,
+    )
     if report.published:
-        print(f"published index version {report.version}: {report.documents} documents, "
-              f"{report.chunks} chunks ({report.embedded} embedded, {report.reused} reused)")
+        print(
+            f"published index version {report.version}: {report.documents} documents, "
+            f"{report.chunks} chunks ({report.embedded} embedded, {report.reused} reused)"
+        )
     else:
         print(f"index is up to date (version {report.version}); nothing published")
     return 0
@@ -133,8 +147,9 @@ def _load(settings: Settings) -> tuple[Any, Any]:
 def _ask_settings(settings: Settings, **changes: Any) -> Any:
     from assistant.answer import AskSettings
 
-    base = AskSettings(max_question_chars=settings.max_question_chars,
-                       max_history=settings.max_history)
+    base = AskSettings(
+        max_question_chars=settings.max_question_chars, max_history=settings.max_history
+    )
     return replace(base, **changes)
 
 
@@ -184,8 +199,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _print_eval(results: dict[str, Any]) -> None:
-    columns = ["hit@1", "hit@3", "recall@5", "mrr@10", "answered_rate", "abstain_rate",
-               "non_verbatim", "latency_ms_p50", "latency_ms_p95"]
+    columns = [
+        "hit@1",
+        "hit@3",
+        "recall@5",
+        "mrr@10",
+        "answered_rate",
+        "abstain_rate",
+        "non_verbatim",
+        "latency_ms_p50",
+        "latency_ms_p95",
+    ]
     print(f"index version {results['index_version']}")
     print("| mode | file | n | " + " | ".join(columns) + " |")
     print("|" + "---|" * (len(columns) + 3))
@@ -227,24 +251,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     app = create_app(settings, allow_empty=args.allow_empty)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                proxy_headers=False, server_header=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=False,
+        server_header=False,
+    )
     return 0
 
 
 def _common(parser: argparse.ArgumentParser, index: bool = True) -> None:
     parser.add_argument("--data-dir", type=Path, help="snapshot folder (STEMCELL_QA_DATA_DIR)")
     if index:
-        parser.add_argument("--index", dest="index_dir", type=Path,
-                            help="index directory (STEMCELL_QA_INDEX_DIR)")
+        parser.add_argument(
+            "--index", dest="index_dir", type=Path, help="index directory (STEMCELL_QA_INDEX_DIR)"
+        )
 
 
 def _corpus_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--docs", action="append", metavar="PATH",
-                        help="local file or folder (.txt .md .html .pdf .jsonl); repeatable")
+    parser.add_argument(
+        "--docs",
+        action="append",
+        metavar="PATH",
+        help="local file or folder (.txt .md .html .pdf .jsonl); repeatable",
+    )
     parser.add_argument("--sources", type=Path, help="sources manifest (sources.toml)")
-    parser.add_argument("--no-sources", action="store_true",
-                        help="index only --docs, not the manifest's fetched snapshots")
+    parser.add_argument(
+        "--no-sources",
+        action="store_true",
+        help="index only --docs, not the manifest's fetched snapshots",
+    )
     parser.add_argument("--force", action="store_true", help="publish even if nothing changed")
     parser.add_argument("--ann", choices=["flat", "hnsw"], help="dense index: exact or HNSW")
 
@@ -275,22 +313,32 @@ def parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer one question")
     _common(ask)
     ask.add_argument("question")
-    ask.add_argument("--history", action="append", default=[], metavar="QUESTION",
-                     help="an earlier question, oldest first; repeatable")
+    ask.add_argument(
+        "--history",
+        action="append",
+        default=[],
+        metavar="QUESTION",
+        help="an earlier question, oldest first; repeatable",
+    )
     ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
     ask.set_defaults(run=cmd_ask)
 
     evaluate = commands.add_parser("eval", help="measure answers on question files")
     _common(evaluate)
     evaluate.add_argument("--questions", nargs="+", required=True, metavar="FILE")
-    evaluate.add_argument("--mode", choices=["fused", "dense", "bm25", "all"], default="all",
-                          help="retrieval to measure (default: all three)")
+    evaluate.add_argument(
+        "--mode",
+        choices=["fused", "dense", "bm25", "all"],
+        default="all",
+        help="retrieval to measure (default: all three)",
+    )
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=cmd_eval)
 
     calibrate = commands.add_parser("calibrate", help="fit abstention on dev question files")
-    calibrate.add_argument("--pair", nargs=2, action="append", required=True,
-                           metavar=("INDEX_DIR", "QUESTIONS"))
+    calibrate.add_argument(
+        "--pair", nargs=2, action="append", required=True, metavar=("INDEX_DIR", "QUESTIONS")
+    )
     calibrate.set_defaults(run=cmd_calibrate)
 
     sources = commands.add_parser("sources", help="list the indexed sources")
@@ -301,27 +349,39 @@ def parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--allow-empty", action="store_true",
-                       help="start even without a published index (waits for one)")
+    serve.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="start even without a published index (waits for one)",
+    )
     serve.set_defaults(run=cmd_serve)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line on stderr and a non-zero exit for any user-fixable problem."""
+    from pydantic import ValidationError
+
     from assistant.answer import QuestionError
     from assistant.evaluate import EvalError
     from corpus.local import DocumentError
     from corpus.sources import ManifestError
     from index.build import BuildError
     from index.store import StoreError
-    from pydantic import ValidationError
 
     args = parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (UserError, QuestionError, EvalError, DocumentError, ManifestError, BuildError,
-            StoreError, ValidationError) as exc:
+    except (
+        UserError,
+        QuestionError,
+        EvalError,
+        DocumentError,
+        ManifestError,
+        BuildError,
+        StoreError,
+        ValidationError,
+    ) as exc:
         print(f"stemcell-qa {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -85,11 +85,16 @@ def load_questions(path: Path) -> list[Question]:
             continue
         try:
             raw = json.loads(line)
-            questions.append(Question(
-                id=str(raw["id"]), question=raw["question"], history=list(raw.get("history", [])),
-                expect=raw.get("expect", "answer"), gold=list(raw.get("gold", [])),
-                gold_ids=list(raw.get("gold_ids", [])) + list(raw.get("also_ok_ids", [])),
-            ))
+            questions.append(
+                Question(
+                    id=str(raw["id"]),
+                    question=raw["question"],
+                    history=list(raw.get("history", [])),
+                    expect=raw.get("expect", "answer"),
+                    gold=list(raw.get("gold", [])),
+                    gold_ids=list(raw.get("gold_ids", [])) + list(raw.get("also_ok_ids", [])),
+                )
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise EvalError(f"{path}:{number}: not a question record ({exc})") from None
     return questions

@@ -84,7 +84,9 @@ def _arms(builder: TextBuilder, protocol: dict[str, Any]) -> None:
         return
     builder.heading("Arms and interventions")
     for arm in arms:
-        label = " ".join(x for x in (arm.get("label"), f"({arm['type']})" if arm.get("type") else "") if x)
+        label = " ".join(
+            x for x in (arm.get("label"), f"({arm['type']})" if arm.get("type") else "") if x
+        )
         builder.line(f"{label}: {arm.get('description', '')}".strip().rstrip(":"))
     for item in interventions:
         name = " ".join(x for x in (item.get("type"), item.get("name")) if x)
@@ -93,7 +95,10 @@ def _arms(builder: TextBuilder, protocol: dict[str, Any]) -> None:
 
 def _outcomes(builder: TextBuilder, protocol: dict[str, Any]) -> None:
     module = protocol.get("outcomesModule") or {}
-    for heading, key in (("Primary outcomes", "primaryOutcomes"), ("Secondary outcomes", "secondaryOutcomes")):
+    for heading, key in (
+        ("Primary outcomes", "primaryOutcomes"),
+        ("Secondary outcomes", "secondaryOutcomes"),
+    ):
         outcomes = module.get(key) or []
         if not outcomes:
             continue

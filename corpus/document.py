@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,13 @@ class Document:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Document:
+    def from_dict(cls, data: dict[str, Any]) -> Document:
         """Inverse of `to_dict`."""
         values = dict(data)
-        sections = values.pop("sections", []) or []
-        pages = values.pop("pages", []) or []
+        sections = values.pop("sections", None) or []
+        pages = values.pop("pages", None) or []
         return cls(
-            sections=tuple(Section(**s) for s in sections),  # type: ignore[arg-type]
-            pages=tuple(pages),  # type: ignore[arg-type]
-            **values,  # type: ignore[arg-type]
+            sections=tuple(Section(**s) for s in sections),
+            pages=tuple(pages),
+            **values,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ class BuildError(Exception):
 class BuildSettings:
     """How a version is built; recorded in its manifest."""
 
-    chunking: ChunkSettings = ChunkSettings()
+    chunking: ChunkSettings = field(default_factory=ChunkSettings)
     ann: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for large corpora)
     hnsw_m: int = 32
     batch_size: int = 32
@@ -53,8 +53,11 @@ Progress = Callable[[str, int, int], None]
 
 def passage_text(doc: Document, chunk: Chunk) -> str:
     """The text embedded and BM25-indexed for a chunk: title and heading, then the chunk."""
-    head = doc.title if not chunk.section or chunk.section == doc.title else (
-        f"{doc.title}: {chunk.section}")
+    head = (
+        doc.title
+        if not chunk.section or chunk.section == doc.title
+        else (f"{doc.title}: {chunk.section}")
+    )
     return f"{head}\n{doc.text[chunk.start : chunk.end]}"
 
 
@@ -62,8 +65,9 @@ def make_dense(vectors: np.ndarray, settings: BuildSettings) -> faiss.Index:
     """Exact inner-product index, or HNSW when chosen explicitly."""
     dim = vectors.shape[1]
     if settings.ann == "hnsw":
-        dense: faiss.Index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        dense.hnsw.efConstruction = 80
+        hnsw = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 80
+        dense: faiss.Index = hnsw
     elif settings.ann == "flat":
         dense = faiss.IndexFlatIP(dim)
     else:
@@ -73,7 +77,10 @@ def make_dense(vectors: np.ndarray, settings: BuildSettings) -> faiss.Index:
 
 
 def _embed(
-    texts: list[str], embedder: Embedder, cache: EmbeddingCache, settings: BuildSettings,
+    texts: list[str],
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    settings: BuildSettings,
     progress: Progress | None,
 ) -> tuple[np.ndarray, int]:
     keys = [text_key(embedder.model_id, t) for t in texts]
@@ -94,7 +101,10 @@ def _embed(
 
 
 def _manifest(
-    documents: list[Document], chunks: list[Chunk], embedder: Embedder, settings: BuildSettings,
+    documents: list[Document],
+    chunks: list[Chunk],
+    embedder: Embedder,
+    settings: BuildSettings,
     built_at: str,
 ) -> dict[str, Any]:
     return {
@@ -152,8 +162,9 @@ def build(
             vectors, embedded = _embed(texts, embedder, cache, settings, progress)
             lexical = Lexical.build(texts)
             dense = make_dense(vectors, settings)
-            staging = store.write_version(index_dir, manifest, documents, chunks, vectors, dense,
-                                          lexical)
+            staging = store.write_version(
+                index_dir, manifest, documents, chunks, vectors, dense, lexical
+            )
             name = store.next_name(index_dir, built_at)
             store.publish(index_dir, staging, name)
             cache.retain({text_key(embedder.model_id, t) for t in texts})

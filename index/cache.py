@@ -40,7 +40,10 @@ class EmbeddingCache:
         with self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
-                [(k, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+                [
+                    (k, np.ascontiguousarray(v, dtype=np.float32).tobytes())
+                    for k, v in items.items()
+                ],
             )
 
     def retain(self, keys: set[str]) -> int:

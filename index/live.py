@@ -59,6 +59,7 @@ class LiveIndex:
 
     def start(self, interval: float) -> None:
         """Poll for newly published versions every `interval` seconds in a daemon thread."""
+
         def run() -> None:
             while not self._stop.wait(interval):
                 try:

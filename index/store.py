@@ -123,8 +123,10 @@ def write_version(
     faiss.write_index(dense, str(staging / "dense.faiss"))
     np.save(staging / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
     lexical.save(staging / "bm25")
-    files = {str(p.relative_to(staging)): {"bytes": p.stat().st_size, "sha256": _sha256(p)}
-             for p in _files(staging)}
+    files = {
+        str(p.relative_to(staging)): {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        for p in _files(staging)
+    }
     full = {**manifest, "format": FORMAT, "files": files, "dim": int(vectors.shape[1])}
     (staging / "manifest.json").write_text(json.dumps(full, indent=2), "utf-8")
     for path in [*_files(staging), staging / "manifest.json"]:
@@ -168,8 +170,11 @@ def prune(index_dir: Path, keep: int = KEEP_VERSIONS) -> None:
 
 def next_name(index_dir: Path, built_at: str) -> str:
     """Sortable version name: sequence number plus build time."""
-    numbers = [int(p.name.split("-")[0]) for p in (index_dir / "versions").glob("*")
-               if p.name.split("-")[0].isdigit()]
+    numbers = [
+        int(p.name.split("-")[0])
+        for p in (index_dir / "versions").glob("*")
+        if p.name.split("-")[0].isdigit()
+    ]
     stamp = built_at.replace(":", "").replace("-", "").split("+")[0]
     return f"{max(numbers, default=0) + 1:06d}-{stamp}"
 
@@ -224,12 +229,16 @@ def _checked_manifest(path: Path, model_id: str, dim: int) -> dict[str, Any]:
     try:
         manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text("utf-8"))
     except FileNotFoundError:
-        raise IndexLoadError(f"index version {name} has no manifest.json (missing or deleted)")
+        raise IndexLoadError(
+            f"index version {name} has no manifest.json (missing or deleted)"
+        ) from None
     except ValueError:
         raise IndexLoadError(f"index version {name}: manifest.json is corrupted") from None
     if manifest.get("format") != FORMAT:
-        raise IndexLoadError(f"index version {name} has format {manifest.get('format')}, "
-                             f"this program reads {FORMAT}; rebuild the index")
+        raise IndexLoadError(
+            f"index version {name} has format {manifest.get('format')}, "
+            f"this program reads {FORMAT}; rebuild the index"
+        )
     if manifest.get("model_id") != model_id or manifest.get("dim") != dim:
         raise IndexLoadError(
             f"index version {name} was built with model {manifest.get('model_id')} "

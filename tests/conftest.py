@@ -54,7 +54,9 @@ class FakeEmbedder:
         self.fail_after = fail_after
 
     def encode(
-        self, texts: list[str], batch_size: int = 32,
+        self,
+        texts: list[str],
+        batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         if self.fail_after is not None and len(self.encoded) + len(texts) > self.fail_after:

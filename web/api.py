@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -27,23 +28,33 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-def _answer(answerer: AnswererDep, version: VersionDep, settings: SettingsDep,
-            question: str, history: list[str]) -> AnswerOut:
+def _answer(
+    answerer: AnswererDep,
+    version: VersionDep,
+    settings: SettingsDep,
+    question: str,
+    history: list[str],
+) -> AnswerOut:
     if settings.log_questions:
         log.info("question: %r (history %d)", question, len(history))
     return answer_out(answerer.ask(version, question, history))
 
 
 @router.post("/ask", response_model=AnswerOut, responses=_ERRORS)
-def ask(body: AskRequest, answerer: AnswererDep, version: VersionDep,
-        settings: SettingsDep) -> AnswerOut:
+def ask(
+    body: AskRequest, answerer: AnswererDep, version: VersionDep, settings: SettingsDep
+) -> AnswerOut:
     """Answer a question (with earlier questions as `history`) from the sources, verbatim."""
     return _answer(answerer, version, settings, body.question, body.history)
 
 
 @router.get("/ask", response_model=AnswerOut, responses=_ERRORS)
-def ask_get(answerer: AnswererDep, version: VersionDep, settings: SettingsDep,
-            q: str = Query(min_length=1, max_length=QUESTION_CAP)) -> AnswerOut:
+def ask_get(
+    answerer: AnswererDep,
+    version: VersionDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(min_length=1, max_length=QUESTION_CAP)],
+) -> AnswerOut:
     """Quick form of /ask for a single question (no history)."""
     return _answer(answerer, version, settings, q, [])
 
@@ -64,6 +75,10 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", response_model=ReadyOut, responses=_ERRORS)
 def readyz(version: VersionDep) -> ReadyOut:
     """An index is loaded: which version, how large."""
-    return ReadyOut(status="ready", index_version=version.name,
-                    documents=len(version.documents), chunks=len(version.chunks),
-                    built_at=version.manifest.get("built_at"))
+    return ReadyOut(
+        status="ready",
+        index_version=version.name,
+        documents=len(version.documents),
+        chunks=len(version.chunks),
+        built_at=version.manifest.get("built_at"),
+    )

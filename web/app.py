@@ -48,8 +48,12 @@ def create_app(
             log.warning("starting without an index: %s", exc)
         live.start(settings.reload_interval)
         app.state.live = live
-        app.state.answerer = Answerer(model, AskSettings(
-            max_question_chars=settings.max_question_chars, max_history=settings.max_history))
+        app.state.answerer = Answerer(
+            model,
+            AskSettings(
+                max_question_chars=settings.max_question_chars, max_history=settings.max_history
+            ),
+        )
         yield
         live.stop()
 
@@ -65,8 +69,12 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     limiter = RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None
-    app.add_middleware(GuardMiddleware, max_body=settings.max_body_bytes, limiter=limiter,
-                       trusted_proxies=settings.trusted_proxies)
+    app.add_middleware(
+        GuardMiddleware,
+        max_body=settings.max_body_bytes,
+        limiter=limiter,
+        trusted_proxies=settings.trusted_proxies,
+    )
     _errors(app)
     return app
 
@@ -83,7 +91,8 @@ def _errors(app: FastAPI) -> None:
     def render(request: Request, status: int, detail: Any) -> Any:
         if _wants_html(request):
             return app.state.templates.TemplateResponse(
-                request, "error.html", {"status": status, "detail": detail}, status_code=status)
+                request, "error.html", {"status": status, "detail": detail}, status_code=status
+            )
         return JSONResponse({"detail": detail}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
@@ -109,5 +118,3 @@ def _errors(app: FastAPI) -> None:
     async def crashed(request: Request, exc: Exception) -> Any:
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse({"detail": "internal error; the team has been told"}, status_code=500)
-
-

@@ -16,8 +16,12 @@ def get_version(request: Request) -> IndexVersion:
     version = request.app.state.live.current()
     if version is None:
         hint = request.app.state.live.last_error or "no index has been built yet"
-        raise HTTPException(503, f"not ready: {hint}. Build one with `make serve DOCS=PATH` or "
-                                 "`stemcell-qa build --docs PATH`", headers={"Retry-After": "5"})
+        raise HTTPException(
+            503,
+            f"not ready: {hint}. Build one with `make serve DOCS=PATH` or "
+            "`stemcell-qa build --docs PATH`",
+            headers={"Retry-After": "5"},
+        )
     return version
 
 

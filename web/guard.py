@@ -38,8 +38,9 @@ class GuardMiddleware:
     """Adds security headers, refuses oversized bodies and over-eager clients, logs requests
     without their query strings or bodies (questions stay out of logs)."""
 
-    def __init__(self, app: ASGIApp, max_body: int, limiter: RateLimiter | None,
-                 trusted_proxies: list[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body: int, limiter: RateLimiter | None, trusted_proxies: list[str]
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.limiter = limiter
@@ -70,16 +71,24 @@ class GuardMiddleware:
             if message["type"] == "http.response.start":
                 status_seen["status"] = message["status"]
                 existing = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k.encode(), v.encode()) for k, v in headers.items()
-                         if k.encode() not in existing]
+                extra = [
+                    (k.encode(), v.encode())
+                    for k, v in headers.items()
+                    if k.encode() not in existing
+                ]
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
         try:
             await self._guarded(scope, receive, send_with_headers, status_seen)
         finally:
-            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status_seen["status"],
-                     (time.perf_counter() - began) * 1000)
+            log.info(
+                "%s %s %s %.1fms",
+                scope["method"],
+                scope["path"],
+                status_seen["status"],
+                (time.perf_counter() - began) * 1000,
+            )
 
     async def _guarded(
         self, scope: Scope, receive: Receive, send: Send, status_seen: dict[str, int]
@@ -88,11 +97,19 @@ class GuardMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             await _send_json(send, 413, f"request body is over {self.max_body} bytes", {})
             return
-        if self.limiter and scope["path"] in ("/ask", "/", "/turn") and scope["method"] in ("GET", "POST"):
+        if (
+            self.limiter
+            and scope["path"] in ("/ask", "/", "/turn")
+            and scope["method"] in ("GET", "POST")
+        ):
             wait = self.limiter.hit(self.client(scope))
             if wait > 0 and not (scope["path"] == "/" and scope["method"] == "GET"):
-                await _send_json(send, 429, "too many requests; try again shortly",
-                                 {"retry-after": str(math.ceil(wait))})
+                await _send_json(
+                    send,
+                    429,
+                    "too many requests; try again shortly",
+                    {"retry-after": str(math.ceil(wait))},
+                )
                 return
         received = 0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
@@ -13,28 +13,44 @@ from web.schemas import AnswerOut, PassageOut, answer_out
 
 router = APIRouter(include_in_schema=False)
 MAX_LISTED_SOURCES = 12
+FormQuestion = Annotated[str, Form()]
+FormHistory = Annotated[list[str], Form()]
 
 
 def passage_segments(passage: PassageOut, start: int, end: int) -> list[tuple[str, bool]]:
     """The passage split into (text, is_the_answer_sentence) runs for highlighting."""
     first, last = start - passage.start, end - passage.start
     text = passage.text
-    return [(t, marked) for t, marked in (
-        (text[:first], False), (text[first:last], True), (text[last:], False)) if t]
+    return [
+        (t, marked)
+        for t, marked in ((text[:first], False), (text[first:last], True), (text[last:], False))
+        if t
+    ]
 
 
 def quotes(answer: AnswerOut) -> list[dict[str, Any]]:
     """Each answer sentence with its source and, when available, its highlighted passage."""
     out = []
     for sentence in answer.answer:
-        passage = next((p for p in answer.passages if p.source_id == sentence.source_id
-                        and p.start <= sentence.start and sentence.end <= p.end), None)
-        out.append({
-            "sentence": sentence,
-            "source": answer.sources.get(sentence.source_id),
-            "segments": passage_segments(passage, sentence.start, sentence.end)
-            if passage else [],
-        })
+        passage = next(
+            (
+                p
+                for p in answer.passages
+                if p.source_id == sentence.source_id
+                and p.start <= sentence.start
+                and sentence.end <= p.end
+            ),
+            None,
+        )
+        out.append(
+            {
+                "sentence": sentence,
+                "source": answer.sources.get(sentence.source_id),
+                "segments": passage_segments(passage, sentence.start, sentence.end)
+                if passage
+                else [],
+            }
+        )
     return out
 
 
@@ -45,16 +61,27 @@ def covered_sources(request: Request) -> dict[str, Any]:
         return {"titles": [], "more": 0, "ready": False}
     infos = [source_info(version, s) for s in version.documents]
     titles = list(dict.fromkeys(f"{i.title}" for i in infos))
-    return {"titles": titles[:MAX_LISTED_SOURCES],
-            "more": max(0, len(titles) - MAX_LISTED_SOURCES), "ready": True}
+    return {
+        "titles": titles[:MAX_LISTED_SOURCES],
+        "more": max(0, len(titles) - MAX_LISTED_SOURCES),
+        "ready": True,
+    }
 
 
 def _render(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     settings = request.app.state.settings
-    base = {"covered": covered_sources(request), "max_chars": settings.max_question_chars,
-            "history": [], "answer": None, "quotes": [], "error": None, "asked": None}
+    base = {
+        "covered": covered_sources(request),
+        "max_chars": settings.max_question_chars,
+        "history": [],
+        "answer": None,
+        "quotes": [],
+        "error": None,
+        "asked": None,
+    }
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, "index.html", {**base, **context}, status_code=status)
+        request, "index.html", {**base, **context}, status_code=status
+    )
     return response
 
 
@@ -65,7 +92,10 @@ def home(request: Request) -> HTMLResponse:
 
 
 def _turn(
-    request: Request, answerer: AnswererDep, settings: SettingsDep, question: str,
+    request: Request,
+    answerer: AnswererDep,
+    settings: SettingsDep,
+    question: str,
     history: list[str],
 ) -> tuple[dict[str, Any], int]:
     history = [h for h in history if h.strip()][-settings.max_history :]
@@ -82,8 +112,11 @@ def _turn(
 
 @router.post("/", response_class=HTMLResponse)
 def ask_form(
-    request: Request, answerer: AnswererDep, settings: SettingsDep,
-    question: str = Form(""), history: list[str] = Form(default_factory=list),
+    request: Request,
+    answerer: AnswererDep,
+    settings: SettingsDep,
+    question: FormQuestion = "",
+    history: FormHistory = [],  # noqa: B006 (FastAPI copies it)
 ) -> HTMLResponse:
     """The no-JavaScript path: a plain form POST answered with a server-rendered page."""
     context, status = _turn(request, answerer, settings, question, history)
@@ -92,13 +125,22 @@ def ask_form(
 
 @router.post("/turn", response_class=HTMLResponse)
 def turn_fragment(
-    request: Request, answerer: AnswererDep, settings: SettingsDep,
-    question: str = Form(""), history: list[str] = Form(default_factory=list),
+    request: Request,
+    answerer: AnswererDep,
+    settings: SettingsDep,
+    question: FormQuestion = "",
+    history: FormHistory = [],  # noqa: B006 (FastAPI copies it)
 ) -> HTMLResponse:
     """One rendered turn for the script to append (same markup as the full page)."""
     context, status = _turn(request, answerer, settings, question, history)
-    full = {"covered": covered_sources(request), "answer": None, "quotes": [], "error": None,
-            **context}
+    full = {
+        "covered": covered_sources(request),
+        "answer": None,
+        "quotes": [],
+        "error": None,
+        **context,
+    }
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, "_turn.html", full, status_code=status)
+        request, "_turn.html", full, status_code=status
+    )
     return response

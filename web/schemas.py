@@ -19,8 +19,9 @@ class AskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=QUESTION_CAP, examples=["Are stem cell "
-                          "treatments safe?"])
+    question: str = Field(
+        min_length=1, max_length=QUESTION_CAP, examples=["Are stem cell treatments safe?"]
+    )
     history: list[str] = Field(default_factory=list, max_length=HISTORY_CAP)
 
 

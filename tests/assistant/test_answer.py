@@ -20,8 +20,11 @@ def test_known_question_returns_the_expected_sentence_first(answerer, seed_versi
 
 
 def test_every_answer_sentence_is_verbatim_source_text(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
-    for question in ("Can stem cells cause tumors?", "Is stem cell therapy safe for lung disease?",
-                     "Why are unproven clinic treatments risky?"):
+    for question in (
+        "Can stem cells cause tumors?",
+        "Is stem cell therapy safe for lung disease?",
+        "Why are unproven clinic treatments risky?",
+    ):
         answer = answerer.ask(seed_version, question)
         assert answer.answer
         for sentence in answer.answer:
@@ -34,8 +37,13 @@ def test_every_answer_sentence_is_verbatim_source_text(answerer, seed_version) -
 
 @pytest.mark.parametrize(
     "question",
-    ["What is the capital of France?", "How do I bake sourdough bread?",
-     "asdf qwerty zxcv", "¿Cuál es la mejor playa de México?", "<script>alert(1)</script>"],
+    [
+        "What is the capital of France?",
+        "How do I bake sourdough bread?",
+        "asdf qwerty zxcv",
+        "¿Cuál es la mejor playa de México?",
+        "<script>alert(1)</script>",
+    ],
 )
 def test_out_of_scope_or_gibberish_gets_no_answer(answerer, seed_version, question: str) -> None:  # type: ignore[no-untyped-def]
     answer = answerer.ask(seed_version, question)
@@ -51,18 +59,24 @@ def two_studies(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
     from index.build import build
     from tests.conftest import seed_documents
 
-    audit = ("Knee clinic audit\nThe audit of knee injections at a private clinic included 12 "
-             "patients. Most of them paid for the injections themselves.")
+    audit = (
+        "Knee clinic audit\nThe audit of knee injections at a private clinic included 12 "
+        "patients. Most of them paid for the injections themselves."
+    )
     index_dir = tmp_path_factory.mktemp("two-studies")
-    build(seed_documents() + [extract_plain(audit.encode(), Meta(source_id="audit"))],
-          index_dir, embedder)
+    build(
+        [*seed_documents(), extract_plain(audit.encode(), Meta(source_id="audit"))],
+        index_dir,
+        embedder,
+    )
     return store.load(index_dir, embedder.model_id, embedder.dim)
 
 
 def test_follow_up_resolves_with_history_and_differs_without(answerer, two_studies) -> None:  # type: ignore[no-untyped-def]
     question = "How many patients were in it?"
-    spinal = answerer.ask(two_studies, question,
-                          ["Was there a large study of MSCs in spinal cord injury?"])
+    spinal = answerer.ask(
+        two_studies, question, ["Was there a large study of MSCs in spinal cord injury?"]
+    )
     assert spinal.used_history and "70 patients" in spinal.answer[0].text
     knee = answerer.ask(two_studies, question, ["Did a clinic audit knee injections?"])
     assert "12 patients" in knee.answer[0].text
@@ -72,10 +86,14 @@ def test_follow_up_resolves_with_history_and_differs_without(answerer, two_studi
 
 
 def test_self_contained_question_is_not_dragged_to_the_previous_topic(
-    answerer, seed_version  # type: ignore[no-untyped-def]
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
 ) -> None:
-    answer = answerer.ask(seed_version, "What does GMP mean?",
-                          ["Is there a trial of stem cells for Huntington's disease?"])
+    answer = answerer.ask(
+        seed_version,
+        "What does GMP mean?",
+        ["Is there a trial of stem cells for Huntington's disease?"],
+    )
     assert not answer.used_history
     assert "GMP" in answer.answer[0].text
 
@@ -91,7 +109,11 @@ def test_self_contained_question_is_not_dragged_to_the_previous_topic(
     ],
 )
 def test_bad_questions_are_refused_clearly(
-    answerer, seed_version, question: str, history: list[str], message: str  # type: ignore[no-untyped-def]
+    answerer,
+    seed_version,
+    question: str,
+    history: list[str],
+    message: str,  # type: ignore[no-untyped-def]
 ) -> None:
     with pytest.raises(QuestionError, match=message):
         answerer.ask(seed_version, question, history)
@@ -103,11 +125,17 @@ def test_answer_prefers_more_than_one_source_when_they_agree(embedder, tmp_path)
     from index.build import build
     from tests.conftest import seed_documents
 
-    other = ("Charity note\nA trial that infused MSCs into the lungs of people with pulmonary "
-             "fibrosis found the cells were safe over two years of follow-up.")
-    build(seed_documents() + [extract_plain(other.encode(), Meta(source_id="charity"))],
-          tmp_path, embedder)
+    other = (
+        "Charity note\nA trial that infused MSCs into the lungs of people with pulmonary "
+        "fibrosis found the cells were safe over two years of follow-up."
+    )
+    build(
+        [*seed_documents(), extract_plain(other.encode(), Meta(source_id="charity"))],
+        tmp_path,
+        embedder,
+    )
     version = store.load(tmp_path, embedder.model_id, embedder.dim)
-    answer = Answerer(embedder, AskSettings()).ask(version, "Is it safe to put MSCs into lungs "
-                                                   "with pulmonary fibrosis?")
+    answer = Answerer(embedder, AskSettings()).ask(
+        version, "Is it safe to put MSCs into lungs with pulmonary fibrosis?"
+    )
     assert {s.source_id for s in answer.answer} == {"charity", "are-stem-cell-products-safe"}

@@ -5,8 +5,13 @@ from assistant.followup import depends_on_history, resolve
 
 @pytest.mark.parametrize(
     "question",
-    ["What side effects did they see?", "and what about travelling abroad for them?",
-     "What about lung disease?", "When does it start?", "Why?"],
+    [
+        "What side effects did they see?",
+        "and what about travelling abroad for them?",
+        "What about lung disease?",
+        "When does it start?",
+        "Why?",
+    ],
 )
 def test_questions_that_point_back_depend_on_history(question: str) -> None:
     assert depends_on_history(question)
@@ -14,8 +19,11 @@ def test_questions_that_point_back_depend_on_history(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["Can stem cells cause tumors?", "What is stem cell tourism?",
-     "Are stem cell injections at a private clinic dangerous?"],
+    [
+        "Can stem cells cause tumors?",
+        "What is stem cell tourism?",
+        "Are stem cell injections at a private clinic dangerous?",
+    ],
 )
 def test_self_contained_questions_stand_alone(question: str) -> None:
     assert not depends_on_history(question)

@@ -24,32 +24,46 @@ STUDY = {
             "followed for five years.",
         },
         "armsInterventionsModule": {
-            "armGroups": [{"label": "Cell therapy", "type": "EXPERIMENTAL",
-                           "description": "Neural stem cells injected into the striatum."}],
-            "interventions": [{"type": "BIOLOGICAL", "name": "hNSC",
-                               "description": "Human neural stem cells."}],
+            "armGroups": [
+                {
+                    "label": "Cell therapy",
+                    "type": "EXPERIMENTAL",
+                    "description": "Neural stem cells injected into the striatum.",
+                }
+            ],
+            "interventions": [
+                {"type": "BIOLOGICAL", "name": "hNSC", "description": "Human neural stem cells."}
+            ],
         },
         "outcomesModule": {
-            "primaryOutcomes": [{"measure": "Number of serious adverse events",
-                                 "timeFrame": "12 months"}],
+            "primaryOutcomes": [
+                {"measure": "Number of serious adverse events", "timeFrame": "12 months"}
+            ],
         },
-        "eligibilityModule": {"eligibilityCriteria": "Inclusion Criteria:\n* Age 30 to 65\n"
-                              "* Genetically confirmed HD"},
+        "eligibilityModule": {
+            "eligibilityCriteria": "Inclusion Criteria:\n* Age 30 to 65\n* Genetically confirmed HD"
+        },
     }
 }
 
 
 def test_study_page_url_maps_to_the_v2_api() -> None:
     assert api_url("https://clinicaltrials.gov/study/NCT07297576") == (
-        "https://clinicaltrials.gov/api/v2/studies/NCT07297576")
+        "https://clinicaltrials.gov/api/v2/studies/NCT07297576"
+    )
     assert api_url("https://example.org/study/NCT07297576") is None
 
 
 def test_trial_record_is_rendered_as_headed_sections() -> None:
     doc = render_study(json.dumps(STUDY).encode(), Meta(source_id="nct", kind="trial-registry"))
     titles = [s.title for s in doc.sections]
-    for heading in ("Brief summary", "Detailed description", "Arms and interventions",
-                    "Primary outcomes", "Eligibility"):
+    for heading in (
+        "Brief summary",
+        "Detailed description",
+        "Arms and interventions",
+        "Primary outcomes",
+        "Eligibility",
+    ):
         assert heading in titles
     assert doc.title == "A Phase 1 Study of Neural Stem Cell Transplantation in HD"
     assert doc.published == "2025-12-10"

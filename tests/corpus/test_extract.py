@@ -6,7 +6,8 @@ import pytest
 from corpus.extract import ExtractError, Meta, extract_bytes, extract_html, extract_plain
 from corpus.local import load_local
 
-BOILERPLATE_HTML = """<!doctype html><html><head><title>Stem cells and lungs | Breathing Charity</title>
+BOILERPLATE_HTML = """<!doctype html><html><head>
+<title>Stem cells and lungs | Breathing Charity</title>
 <meta property="article:published_time" content="2025-03-04"></head><body>
 <div id="cookie-banner" class="cookie-consent">We use cookies to improve your experience.
  <button>Accept all cookies</button></div>
@@ -31,8 +32,14 @@ def test_html_extraction_keeps_article_and_drops_boilerplate() -> None:
     doc = extract_html(BOILERPLATE_HTML.encode(), Meta(source_id="lung", url="https://x.org/a"))
     assert "infused mesenchymal stem cells" in doc.text
     assert "none developed serious side effects" in doc.text
-    for junk in ("cookies", "Donate", "Registered charity", "Privacy policy", "Respirology",
-                 "Latest research news"):
+    for junk in (
+        "cookies",
+        "Donate",
+        "Registered charity",
+        "Privacy policy",
+        "Respirology",
+        "Latest research news",
+    ):
         assert junk not in doc.text
     assert doc.title == "Stem cells and pulmonary fibrosis"
     titles = [s.title for s in doc.sections]

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -14,17 +15,24 @@ from corpus.fetch import FetchSettings, fetch_all
 from corpus.snapshots import SnapshotStore
 from corpus.sources import Source
 
-PAGE = b"<html><body><article><p>Stem cells were safe in this small trial.</p></article></body></html>"
+PAGE = (
+    b"<html><body><article><p>Stem cells were safe in this small trial.</p></article></body></html>"
+)
 
 
 class Handler(BaseHTTPRequestHandler):
-    calls: dict[str, int] = {}
+    calls: ClassVar[dict[str, int]] = {}
 
     def log_message(self, *args: object) -> None:
         pass
 
-    def _send(self, status: int, body: bytes = b"", ctype: str = "text/html",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        ctype: str = "text/html",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -75,8 +83,9 @@ def server() -> Iterator[str]:
     httpd.server_close()
 
 
-SETTINGS = FetchSettings(timeout=0.5, retries=1, backoff=0.01, max_bytes=50_000,
-                         max_redirects=3, allow_private=True)
+SETTINGS = FetchSettings(
+    timeout=0.5, retries=1, backoff=0.01, max_bytes=50_000, max_redirects=3, allow_private=True
+)
 
 
 def _fetch(server: str, path: str, store: SnapshotStore, settings: FetchSettings = SETTINGS):
@@ -128,8 +137,10 @@ def test_transient_503_is_retried(server: str, tmp_path: Path) -> None:
 
 
 def test_one_failing_source_does_not_stop_the_others(server: str, tmp_path: Path) -> None:
-    sources = [Source(id="a", url=server + "/missing", kind="other"),
-               Source(id="b", url=server + "/ok", kind="review")]
+    sources = [
+        Source(id="a", url=server + "/missing", kind="other"),
+        Source(id="b", url=server + "/ok", kind="review"),
+    ]
     outcomes = fetch_all(sources, SnapshotStore(tmp_path), SETTINGS)
     assert [o.status for o in outcomes] == ["failed", "fetched"]
 
@@ -137,7 +148,8 @@ def test_one_failing_source_does_not_stop_the_others(server: str, tmp_path: Path
 def test_loopback_and_non_http_targets_are_refused_by_default(server: str, tmp_path: Path) -> None:
     strict = FetchSettings(timeout=0.5, retries=0)
     assert "non-public address" in _fetch(server, "/ok", SnapshotStore(tmp_path), strict).reason
-    (outcome,) = fetch_all([Source(id="f", url="file:///etc/passwd", kind="other")],
-                           SnapshotStore(tmp_path), strict)
+    (outcome,) = fetch_all(
+        [Source(id="f", url="file:///etc/passwd", kind="other")], SnapshotStore(tmp_path), strict
+    )
     assert outcome.status == "failed" and "non-http" in outcome.reason
     assert Handler.calls == {}

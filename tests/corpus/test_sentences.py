@@ -1,4 +1,5 @@
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,6 @@ def test_chunks_stay_within_sections_and_overlap_by_a_sentence(max_words: int) -
         assert section.start <= chunk.start and chunk.end <= section.end
     a_chunks = [c for c in chunks if c.section == "A"]
     assert len(a_chunks) > 1
-    for first, second in zip(a_chunks, a_chunks[1:], strict=False):
+    for first, second in pairwise(a_chunks):
         assert first.sentences[-1] == second.sentences[0]
     assert [c.section for c in chunks][-1] == "B"

@@ -10,7 +10,7 @@ def test_default_manifest_lists_the_seven_cited_sources_with_valid_kinds() -> No
     assert len(sources) == 7
     assert {s.kind for s in sources} <= set(KINDS)
     assert any(s.url == "https://clinicaltrials.gov/study/NCT07297576" for s in sources)
-    assert [s for s in sources if s.kind == "clinic-marketing"][0].publisher == "Liv Hospital"
+    assert next(s for s in sources if s.kind == "clinic-marketing").publisher == "Liv Hospital"
 
 
 @pytest.mark.parametrize(

@@ -49,8 +49,9 @@ def test_first_build_publishes_a_loadable_version(tmp_path: Path) -> None:
     assert set(manifest["sources"]) == set(version.documents)
     for chunk in version.chunks:
         text = version.chunk_text(chunk)
-        assert text.startswith(version.documents[chunk.source_id].text[chunk.sentences[0][0]:
-                                                                        chunk.sentences[0][1]])
+        assert text.startswith(
+            version.documents[chunk.source_id].text[chunk.sentences[0][0] : chunk.sentences[0][1]]
+        )
 
 
 def test_rebuild_embeds_only_the_changed_documents_changed_chunks(tmp_path: Path) -> None:
@@ -84,16 +85,21 @@ def test_removed_document_disappears_from_search(tmp_path: Path) -> None:
     build(fixture_docs(**{"clinic-ad": ""}), tmp_path, embedder)
     after = load(tmp_path, embedder)
     assert "clinic-ad" not in after.documents
-    assert all(after.chunks[h.chunk].source_id != "clinic-ad"
-               for h in retrieve(after, vector, query))
+    assert all(
+        after.chunks[h.chunk].source_id != "clinic-ad" for h in retrieve(after, vector, query)
+    )
 
 
 def test_crash_mid_build_keeps_previous_version_and_next_build_reuses_work(
     tmp_path: Path,
 ) -> None:
     good = build(fixture_docs(), tmp_path, FakeEmbedder())
-    new_docs = fixture_docs(**{f"extra-{i}": f"Extra document {i} about stem cell risk number "
-                               f"{i}. It has words." for i in range(6)})
+    new_docs = fixture_docs(
+        **{
+            f"extra-{i}": f"Extra document {i} about stem cell risk number {i}. It has words."
+            for i in range(6)
+        }
+    )
     crashing = FakeEmbedder(fail_after=3)
     with pytest.raises(RuntimeError, match="simulated crash"):
         build(new_docs, tmp_path, crashing, BuildSettings(block=2))
@@ -131,8 +137,11 @@ def test_second_build_on_the_same_index_fails_clearly(tmp_path: Path) -> None:
 
 def test_old_versions_are_pruned(tmp_path: Path) -> None:
     for i in range(5):
-        build(fixture_docs(**{"clinic-ad": f"Clinic offer number {i}. Injections."}), tmp_path,
-              FakeEmbedder())
+        build(
+            fixture_docs(**{"clinic-ad": f"Clinic offer number {i}. Injections."}),
+            tmp_path,
+            FakeEmbedder(),
+        )
     versions = sorted(p.name for p in (tmp_path / "versions").iterdir())
     assert len(versions) == store.KEEP_VERSIONS
     assert versions[-1] == store.current_name(tmp_path)

@@ -21,7 +21,8 @@ TRIALS = {
 
 
 def test_bm25_finds_an_exact_rare_term_that_dense_search_ranks_low(
-    tmp_path: Path, embedder  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    embedder,  # type: ignore[no-untyped-def]
 ) -> None:
     docs = seed_documents() + [
         extract_plain(text.encode(), Meta(source_id=key)) for key, text in TRIALS.items()
@@ -32,8 +33,9 @@ def test_bm25_finds_an_exact_rare_term_that_dense_search_ranks_low(
     vector = embedder.encode([query])[0]
 
     def ranked(mode: str) -> list[str]:
-        return [version.chunks[h.chunk].source_id for h in retrieve(version, vector, query,
-                                                                    mode=mode)]
+        return [
+            version.chunks[h.chunk].source_id for h in retrieve(version, vector, query, mode=mode)
+        ]
 
     assert ranked("bm25")[0] == "newsletter"
     assert ranked("dense").index("newsletter") >= 3  # the digits mean little to the embedding

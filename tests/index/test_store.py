@@ -28,7 +28,7 @@ def _load(index_dir: Path) -> store.IndexVersion:
 
 
 def test_missing_or_empty_index_dir_says_to_build(tmp_path: Path) -> None:
-    with pytest.raises(store.IndexLoadError, match="does not exist.*stemcell-qa build"):
+    with pytest.raises(store.IndexLoadError, match=r"does not exist.*stemcell-qa build"):
         _load(tmp_path / "nowhere")
     with pytest.raises(store.IndexLoadError, match="no published version"):
         _load(tmp_path)
@@ -58,7 +58,7 @@ def test_flipped_byte_is_caught_by_checksum(built: Path) -> None:
     data = bytearray(path.read_bytes())
     data[10] = ord("X") if data[10] != ord("X") else ord("Y")
     path.write_bytes(bytes(data))
-    with pytest.raises(store.IndexLoadError, match="documents.jsonl is corrupted"):
+    with pytest.raises(store.IndexLoadError, match=r"documents\.jsonl is corrupted"):
         _load(built)
 
 
@@ -67,13 +67,15 @@ def test_live_index_switches_to_new_version_and_keeps_old_on_a_bad_one(built: Pa
     assert live.refresh()
     first = live.current()
     assert first is not None
-    build(fixture_docs(**{"clinic-ad": "A changed clinic page. Injections."}), built,
-          FakeEmbedder())
+    build(
+        fixture_docs(**{"clinic-ad": "A changed clinic page. Injections."}), built, FakeEmbedder()
+    )
     assert live.refresh()
     second = live.current()
     assert second is not None and second.name != first.name
-    assert "clinic-ad" in second.documents and "changed clinic" in second.documents[
-        "clinic-ad"].text
+    assert (
+        "clinic-ad" in second.documents and "changed clinic" in second.documents["clinic-ad"].text
+    )
     build(fixture_docs(**{"clinic-ad": "Third version. Injections."}), built, FakeEmbedder())
     (_current(built) / "vectors.npy").write_bytes(b"broken")
     assert not live.refresh()

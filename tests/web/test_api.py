@@ -15,7 +15,8 @@ SOURCE_FIELDS = {"id", "title", "url", "publisher", "kind", "published", "retrie
 
 
 def test_ask_returns_the_answer_object_with_verbatim_sentences(
-    client: TestClient, seed_version  # type: ignore[no-untyped-def]
+    client: TestClient,
+    seed_version,  # type: ignore[no-untyped-def]
 ) -> None:
     response = client.post("/ask", json={"question": "What is stem cell tourism?"})
     assert response.status_code == 200
@@ -23,11 +24,11 @@ def test_ask_returns_the_answer_object_with_verbatim_sentences(
     assert {"question", "status", "answer", "passages", "sources", "index_version"} <= set(body)
     assert body["status"] == "answered" and body["index_version"] == seed_version.name
     for sentence in body["answer"]:
-        assert ANSWER_FIELDS <= set(sentence)
+        assert set(sentence) >= ANSWER_FIELDS
         text = seed_version.documents[sentence["source_id"]].text
         assert sentence["text"] == text[sentence["start"] : sentence["end"]]
-    assert PASSAGE_FIELDS <= set(body["passages"][0])
-    assert all(SOURCE_FIELDS <= set(s) for s in body["sources"].values())
+    assert set(body["passages"][0]) >= PASSAGE_FIELDS
+    assert all(set(s) >= SOURCE_FIELDS for s in body["sources"].values())
 
 
 def test_post_and_get_give_the_same_answer(client: TestClient) -> None:
@@ -38,10 +39,13 @@ def test_post_and_get_give_the_same_answer(client: TestClient) -> None:
 
 
 def test_history_is_used_for_follow_ups(client: TestClient) -> None:
-    body = client.post("/ask", json={
-        "question": "When does it start?",
-        "history": ["Is there a trial of stem cells for Huntington's disease?"],
-    }).json()
+    body = client.post(
+        "/ask",
+        json={
+            "question": "When does it start?",
+            "history": ["Is there a trial of stem cells for Huntington's disease?"],
+        },
+    ).json()
     assert body["used_history"] and "2026" in body["answer"][0]["text"]
 
 
@@ -72,11 +76,15 @@ def test_invalid_requests_get_422_with_a_detail(
 
 
 def test_invalid_json_and_oversized_body_are_4xx(client: TestClient) -> None:
-    bad = client.post("/ask", content=b'{"question": ', headers={"content-type":
-                                                                  "application/json"})
+    bad = client.post(
+        "/ask", content=b'{"question": ', headers={"content-type": "application/json"}
+    )
     assert bad.status_code == 422 and "json" in str(bad.json()["detail"]).lower()
-    big = client.post("/ask", content=b'{"question": "' + b"a" * 20_000 + b'"}',
-                      headers={"content-type": "application/json"})
+    big = client.post(
+        "/ask",
+        content=b'{"question": "' + b"a" * 20_000 + b'"}',
+        headers={"content-type": "application/json"},
+    )
     assert big.status_code == 413 and "bytes" in big.json()["detail"]
 
 
@@ -105,7 +113,8 @@ def test_health_ready_and_sources(client: TestClient, seed_version) -> None:  # 
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["index_version"] == seed_version.name and ready["chunks"] == len(
-        seed_version.chunks)
+        seed_version.chunks
+    )
     sources = client.get("/sources").json()["sources"]
     assert sources[0]["title"] == "Are Stem Cell Products Safe?"
 
@@ -131,23 +140,25 @@ def test_forwarded_for_only_trusted_from_a_named_proxy(seed_index: Path, embedde
         first = direct.get("/ask", params={"q": "GMP?"}, headers={"x-forwarded-for": "1.1.1.1"})
         spoof = direct.get("/ask", params={"q": "GMP?"}, headers={"x-forwarded-for": "2.2.2.2"})
         assert (first.status_code, spoof.status_code) == (200, 429)
-    with make_client(seed_index, embedder, rate_limit=1,
-                     trusted_proxies=["testclient"]) as proxied:
+    with make_client(seed_index, embedder, rate_limit=1, trusted_proxies=["testclient"]) as proxied:
         a = proxied.get("/ask", params={"q": "GMP?"}, headers={"x-forwarded-for": "1.1.1.1"})
         b = proxied.get("/ask", params={"q": "GMP?"}, headers={"x-forwarded-for": "2.2.2.2"})
         assert (a.status_code, b.status_code) == (200, 200)
 
 
 def test_without_an_index_the_server_refuses_or_waits(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from assistant.settings import Settings
     from index.store import IndexLoadError
     from web.app import create_app
-    from assistant.settings import Settings
 
-    with pytest.raises(IndexLoadError, match="no published version"), TestClient(
-            create_app(Settings(index_dir=tmp_path), embedder=embedder)):
+    with (
+        pytest.raises(IndexLoadError, match="no published version"),
+        TestClient(create_app(Settings(index_dir=tmp_path), embedder=embedder)),
+    ):
         pass
-    with TestClient(create_app(Settings(index_dir=tmp_path), embedder=embedder,
-                               allow_empty=True)) as waiting:
+    with TestClient(
+        create_app(Settings(index_dir=tmp_path), embedder=embedder, allow_empty=True)
+    ) as waiting:
         response = waiting.post("/ask", json={"question": "Is it safe?"})
         assert response.status_code == 503 and "stemcell-qa build" in response.json()["detail"]
         assert "No sources are loaded yet" in waiting.get("/").text
@@ -159,7 +170,10 @@ def _server_log(caplog: pytest.LogCaptureFixture) -> str:
 
 
 def test_questions_are_logged_only_when_opted_in(
-    client: TestClient, caplog: pytest.LogCaptureFixture, seed_index: Path, embedder  # type: ignore[no-untyped-def]
+    client: TestClient,
+    caplog: pytest.LogCaptureFixture,
+    seed_index: Path,
+    embedder,  # type: ignore[no-untyped-def]
 ) -> None:
     secret = "my private question about zebrafish 12345"
     with caplog.at_level("DEBUG"):
@@ -169,7 +183,9 @@ def test_questions_are_logged_only_when_opted_in(
     assert "GET /ask 200" in _server_log(caplog)
     assert "zebrafish" not in _server_log(caplog)
     caplog.clear()
-    with make_client(seed_index, embedder, log_questions=True) as logging_client, \
-            caplog.at_level("INFO"):
+    with (
+        make_client(seed_index, embedder, log_questions=True) as logging_client,
+        caplog.at_level("INFO"),
+    ):
         logging_client.post("/ask", json={"question": secret})
     assert secret in _server_log(caplog)

@@ -24,16 +24,27 @@ from web.app import create_app
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="Debian's chromium is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason="Debian's chromium is not installed (.ci/run installs it)",
+    ),
 ]
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 FILLER = "<p>Opening hours and parking details for visitors to the research centre.</p>" * 80
-TARGET = ("Stem cells infused into the lungs of people with pulmonary fibrosis were safe over "
-          "two years of follow-up.")
+TARGET = (
+    "Stem cells infused into the lungs of people with pulmonary fibrosis were safe over "
+    "two years of follow-up."
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +66,19 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, source_site: str, embedd
     """The seed article plus one linked web source."""
     folder = tmp_path_factory.mktemp("browser-index")
     jsonl = folder / "news.jsonl"
-    jsonl.write_text(json.dumps({"id": "lung-news", "title": "Lung trial news",
-                                 "url": f"{source_site}/lung.html", "kind": "charity",
-                                 "publisher": "Lung Charity", "text": TARGET}) + "\n")
+    jsonl.write_text(
+        json.dumps(
+            {
+                "id": "lung-news",
+                "title": "Lung trial news",
+                "url": f"{source_site}/lung.html",
+                "kind": "charity",
+                "publisher": "Lung Charity",
+                "text": TARGET,
+            }
+        )
+        + "\n"
+    )
     build(load_local([SEED, jsonl], print), folder / "index", embedder)
     return folder / "index"
 
@@ -127,8 +148,9 @@ def test_chat_answers_follow_ups_declines_and_keeps_script_inert(page, tmp_path:
     page.evaluate("window.__pwned = false")
     _ask(page, '<img src=x onerror="window.__pwned=true"><script>window.__pwned=true</script>')
     assert page.evaluate("window.__pwned") is False
-    assert "<script>window.__pwned" in page.locator("article.turn").last.locator(
-        ".asked").inner_text()
+    assert (
+        "<script>window.__pwned" in page.locator("article.turn").last.locator(".asked").inner_text()
+    )
     page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
     assert (tmp_path / "chat.png").stat().st_size > 10_000
     assert page.errors == []  # type: ignore[attr-defined]
