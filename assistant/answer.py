@@ -285,9 +285,13 @@ def _lap(clock: float) -> float:
 
 
 def _local_idf(query: set[str], candidates: list[set[str]]) -> dict[str, float]:
-    """Weight each query term by its rarity among the candidate sentences."""
+    """Weight each query term by its rarity among the candidate sentences.
+
+    Terms no candidate contains are left out: they cannot tell candidates apart.
+    """
     n = len(candidates)
-    return {t: float(np.log((n + 1) / (sum(t in c for c in candidates) + 0.5))) for t in query}
+    counts = {t: sum(t in c for c in candidates) for t in query}
+    return {t: float(np.log((n + 1) / (k + 0.5))) ** 2 for t, k in counts.items() if k}
 
 
 def _passages(

@@ -140,6 +140,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 def _load(settings: Settings) -> tuple[Any, Any]:
     from index import store
 
+    store.published_name(settings.index_dir)  # fail fast, before the model loads
     embedder = _embedder()
     return embedder, store.load(settings.index_dir, embedder.model_id, embedder.dim)
 

