@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.followup import resolve
+from assistant.followup import ResolvedQuery, resolve
 from assistant.links import deep_link
 from assistant.model import Answer, AnswerSentence, Passage, SourceInfo
 from corpus.chunk import Chunk
@@ -98,15 +98,9 @@ class Answerer:
     ) -> Answer:
         """Answer `question` (a follow-up of `history`) from `version`."""
         question, turns = validate(question, history, self.settings)
-        s = self.settings
         timings: dict[str, float] = {}
         clock = time.perf_counter()
-        query = resolve(question, turns)
-        vector = self.embedder.encode([query.text])[0]
-        timings["embed"] = _lap(clock)
-        hits = retrieve(version, vector, query.text, s.candidates, mode or s.mode, s.lexical_weight)
-        timings["search"] = _lap(clock) - timings["embed"]
-        tokens = tokenize(query.text)
+        query, vector, hits, tokens = self._retrieve(version, question, turns, mode, timings)
         confident = bool(hits) and (
             self._confidence(version, hits[0], tokens) >= self.threshold(version)
         )
@@ -123,17 +117,28 @@ class Answerer:
         self, version: IndexVersion, question: str, history: list[str]
     ) -> tuple[float, float]:
         """(dense similarity, term coverage) of the best chunk: the abstention inputs."""
-        query = resolve(*validate(question, history, self.settings))
+        _, _, hits, tokens = self._retrieve(version, *validate(question, history, self.settings))
+        return self._evidence(version, hits[0], tokens) if hits else (0.0, 0.0)
+
+    def _retrieve(
+        self,
+        version: IndexVersion,
+        question: str,
+        history: list[str],
+        mode: str | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> tuple[ResolvedQuery, np.ndarray, list[Hit], list[str]]:
+        """Resolve the query against history, embed it and rank candidate chunks."""
+        s = self.settings
+        clock = time.perf_counter()
+        query = resolve(question, history)
         vector = self.embedder.encode([query.text])[0]
-        hits = retrieve(
-            version,
-            vector,
-            query.text,
-            self.settings.candidates,
-            self.settings.mode,
-            self.settings.lexical_weight,
-        )
-        return self._evidence(version, hits[0], tokenize(query.text)) if hits else (0.0, 0.0)
+        embedded = time.perf_counter()
+        hits = retrieve(version, vector, query.text, s.candidates, mode or s.mode, s.lexical_weight)
+        if timings is not None:
+            timings["embed"] = embedded - clock
+            timings["search"] = time.perf_counter() - embedded
+        return query, vector, hits, tokenize(query.text)
 
     def _evidence(self, version: IndexVersion, top: Hit, tokens: list[str]) -> tuple[float, float]:
         chunk = version.chunks[top.chunk]

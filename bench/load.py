@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -140,9 +141,13 @@ def serve(
         deadline = time.monotonic() + ready_timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited ({process.returncode}): {server.output()[-2000:]}")
+                raise RuntimeError(
+                    f"server exited ({process.returncode}): {server.output()[-2000:]}"
+                )
             if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready in {ready_timeout:g}s: {server.output()[-2000:]}")
+                raise RuntimeError(
+                    f"server not ready in {ready_timeout:g}s: {server.output()[-2000:]}"
+                )
             try:
                 if httpx.get(server.url + "/readyz", timeout=2).status_code == 200:
                     break
@@ -279,21 +284,31 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-def summarize(records: list[Record], seconds: float, index_dir: Path | None) -> dict[str, Any]:
+def summarize(records: list[Record], index_dir: Path | None) -> dict[str, Any]:
     """Counts, latency percentiles (ms), versions seen, mixed and stale responses."""
+    duration = max((r.ended for r in records), default=0.0)
     ok = [r for r in records if r.error is None]
     latencies = [(r.ended - r.started) * 1000 for r in records]
     versions = Counter(r.version for r in ok)
     by_end = sorted(ok, key=lambda r: r.ended)
     order = list(dict.fromkeys(r.version for r in by_end))  # versions in order of first answer
-    switches = sum(1 for a, b in zip(by_end, by_end[1:], strict=False) if a.version != b.version)
+    switches = sum(1 for a, b in itertools.pairwise(by_end) if a.version != b.version)
     # once a newer version has answered, a request sent afterwards must not get an older one
     first_answer = {v: min(r.ended for r in ok if r.version == v) for v in versions}
     stale = [
         r
         for r in ok
-        if any(order.index(v) > order.index(r.version) and r.started > t for v, t in first_answer.items())
+        if any(
+            order.index(v) > order.index(r.version) and r.started > t
+            for v, t in first_answer.items()
+        )
     ]
+    probe_rounds: dict[str, set[str]] = {}
+    for r in ok:
+        for source_id, _, _, text in r.quotes:
+            if source_id == PROBE_ID:
+                found = {w for w in ("one", "two") if f"round {w}" in text}
+                probe_rounds.setdefault(str(r.version), set()).update(found)
     mixed: list[str] = []
     if index_dir is not None:
         texts = {str(v): version_texts(index_dir, str(v)) for v in versions}
@@ -307,7 +322,8 @@ def summarize(records: list[Record], seconds: float, index_dir: Path | None) -> 
         "ok": len(ok),
         "errors": len(records) - len(ok),
         "error_samples": sorted({str(r.error) for r in records if r.error})[:5],
-        "throughput_rps": round(len(records) / seconds, 1) if seconds else 0.0,
+        "duration_s": round(duration, 1),
+        "throughput_rps": round(len(records) / duration, 1) if duration else 0.0,
         "latency_ms": {
             name: round(percentile(latencies, share), 1)
             for name, share in (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99))
@@ -320,6 +336,7 @@ def summarize(records: list[Record], seconds: float, index_dir: Path | None) -> 
         "stale": len(stale),
         "mixed": len(mixed),
         "mixed_samples": mixed[:5],
+        "probe_rounds": {k: sorted(v) for k, v in probe_rounds.items()},
         "checked_quotes": sum(len(r.quotes) for r in ok) if index_dir is not None else 0,
     }
 
@@ -350,7 +367,7 @@ def bench(
     with serve(index_dir, workdir / "server.log") as server:
         log(f"server ready at {server.url}; {clients} clients for {seconds:g}s ...")
         records, done = run_load(server.url, clients, seconds, events)
-    summary = summarize(records, seconds, index_dir)
+    summary = summarize(records, index_dir)
     summary["clients"], summary["seconds"] = clients, seconds
     summary["rebuilds"] = [
         {"started_s": round(a, 1), "published_s": round(b, 1), "output": out} for a, b, out in done
@@ -362,7 +379,8 @@ def report(summary: dict[str, Any]) -> str:
     """Human-readable summary."""
     lat = summary["latency_ms"]
     lines = [
-        f"requests {summary['requests']} ({summary['throughput_rps']}/s), "
+        f"requests {summary['requests']} in {summary['duration_s']}s "
+        f"({summary['throughput_rps']}/s), "
         f"errors {summary['errors']}, stale {summary['stale']}, mixed {summary['mixed']}",
         f"latency ms: p50 {lat['p50']}  p90 {lat['p90']}  p95 {lat['p95']}  "
         f"p99 {lat['p99']}  max {lat['max']}",
@@ -382,7 +400,9 @@ def failed(summary: dict[str, Any]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--rebuild-at", type=float, help="publish a changed version after S s")
@@ -393,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.url:
         records, _ = run_load(args.url, args.clients, args.seconds)
-        summary = summarize(records, args.seconds, args.index)
+        summary = summarize(records, args.index)
     else:
         workdir = Path(tempfile.mkdtemp(prefix="stemcell-load-"))
         try:

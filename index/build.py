@@ -129,6 +129,33 @@ def _unchanged(index_dir: Path, manifest: dict[str, Any]) -> bool:
     return current is not None and all(current.get(k) == manifest[k] for k in keys)
 
 
+def _write_and_publish(
+    index_dir: Path,
+    manifest: dict[str, Any],
+    documents: list[Document],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    dense: faiss.Index,
+    lexical: Lexical,
+    built_at: str,
+) -> str:
+    """Stage and publish a version; a write error (disk full, ...) becomes a `BuildError`."""
+    current = store.current_name(index_dir)
+    try:
+        staging = store.write_version(
+            index_dir, manifest, documents, chunks, vectors, dense, lexical
+        )
+        name = store.next_name(index_dir, built_at)
+        store.publish(index_dir, staging, name)
+    except OSError as exc:
+        store.prune(index_dir)  # drop the half-written staging folder and the space it holds
+        raise BuildError(
+            f"could not write the new index version in {index_dir}: {exc.strerror or exc}; "
+            f"nothing was published, version {current or '(none)'} is still served"
+        ) from exc
+    return name
+
+
 def build(
     documents: list[Document],
     index_dir: Path,
@@ -162,11 +189,9 @@ def build(
             vectors, embedded = _embed(texts, embedder, cache, settings, progress)
             lexical = Lexical.build(texts)
             dense = make_dense(vectors, settings)
-            staging = store.write_version(
-                index_dir, manifest, documents, chunks, vectors, dense, lexical
+            name = _write_and_publish(
+                index_dir, manifest, documents, chunks, vectors, dense, lexical, built_at
             )
-            name = store.next_name(index_dir, built_at)
-            store.publish(index_dir, staging, name)
             cache.retain({text_key(embedder.model_id, t) for t in texts})
         finally:
             cache.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -47,6 +47,7 @@ def create_app(
                 raise
             log.warning("starting without an index: %s", exc)
         live.start(settings.reload_interval)
+        undo_logging = _private_logging(settings.log_questions)
         app.state.live = live
         app.state.answerer = Answerer(
             model,
@@ -56,6 +57,7 @@ def create_app(
         )
         yield
         live.stop()
+        undo_logging()
 
     app = FastAPI(
         title="stemcell-qa",
@@ -77,6 +79,41 @@ def create_app(
     )
     _errors(app)
     return app
+
+
+class _NoQueryString(logging.Filter):
+    """Drops the query string from uvicorn's access log lines (`GET /ask?q=` holds a question)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def _private_logging(log_questions: bool) -> Callable[[], None]:
+    """Keep questions out of the server's access log; when questions are opted in, make sure
+    their log lines are written somewhere. Returns the undo."""
+    access = logging.getLogger("uvicorn.access")
+    strip = _NoQueryString()
+    access.addFilter(strip)
+    questions = logging.getLogger("stemcell_qa.questions")
+    handler: logging.Handler | None = None
+    if log_questions and not questions.hasHandlers():  # nothing configured: stderr
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        questions.addHandler(handler)
+    level = questions.level
+    if log_questions and questions.getEffectiveLevel() > logging.INFO:
+        questions.setLevel(logging.INFO)
+
+    def undo() -> None:
+        access.removeFilter(strip)
+        questions.setLevel(level)
+        if handler is not None:
+            questions.removeHandler(handler)
+
+    return undo
 
 
 def _wants_html(request: Request) -> bool:

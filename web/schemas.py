@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.model import Answer
 
@@ -23,6 +23,17 @@ class AskRequest(BaseModel):
         min_length=1, max_length=QUESTION_CAP, examples=["Are stem cell treatments safe?"]
     )
     history: list[str] = Field(default_factory=list, max_length=HISTORY_CAP)
+
+    @field_validator("history")
+    @classmethod
+    def _encodable(cls, turns: list[str]) -> list[str]:
+        # JSON can carry lone surrogates (a "\ud800" escape) that the tokenizer cannot encode
+        for turn in turns:
+            try:
+                turn.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("history holds text that is not valid Unicode") from None
+        return turns
 
 
 class AnswerSentenceOut(BaseModel):
