@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -251,12 +252,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from web.app import create_app
 
     settings = _settings(args)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app = create_app(settings, allow_empty=args.allow_empty)
+    # uvicorn's access log would print query strings (GET /ask?q=...): our middleware logs
+    # method, path, status and time instead, and question text only when opted in.
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         log_level="info",
+        access_log=False,
         proxy_headers=False,
         server_header=False,
     )

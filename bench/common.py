@@ -27,7 +27,8 @@ SEED_QUESTIONS = SHARED / "eval" / "seed-dev.jsonl"
 TOPICAL_QUESTIONS = SHARED / "eval" / "medquad-topical-dev.jsonl"
 ALL_QUESTIONS = SHARED / "scale" / "medquad-all-dev-questions.jsonl"
 IDX_TOPICAL = Path("/tmp/idx-mq")
-IDX_ALL = OUT / "idx-all"
+IDX_ALL = OUT / "idx-all"  # full medquad-all build (may be partial: see bench/scale_index.py)
+IDX_SCALE = OUT / "idx-scale"  # what the benchmarks use at scale
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "stemcell-qa")
 
@@ -101,6 +102,22 @@ def sample_questions(path: Path, sample: int | None, seed: int = 7) -> list[dict
     if sample and sample < len(records):
         records = random.Random(seed).sample(records, sample)
     return records
+
+
+def questions_for(index_dir: Path, path: Path, sample: int | None) -> list[dict[str, Any]]:
+    """Seeded sample of `path` among questions the index can answer or must abstain on."""
+    from index import store
+
+    manifest = store.read_manifest(index_dir) or {}
+    present = set(manifest.get("sources", {}))
+    usable = [
+        q
+        for q in sample_questions(path, None)
+        if q.get("expect") == "abstain" or not q.get("gold_ids") or set(q["gold_ids"]) & present
+    ]
+    if not sample or sample >= len(usable):
+        return usable
+    return random.Random(7).sample(usable, sample)
 
 
 def free_port() -> int:

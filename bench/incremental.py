@@ -91,7 +91,14 @@ def run(limit: int, position: int) -> dict[str, Any]:
 def report(data: dict[str, Any]) -> str:
     """The Markdown table of a result."""
     rows = [
-        [name, s["seconds"], "yes" if s["published"] else "no", s["chunks"], s["embedded"], s["reused"]]
+        [
+            name,
+            s["seconds"],
+            "yes" if s["published"] else "no",
+            s["chunks"],
+            s["embedded"],
+            s["reused"],
+        ]
         for name, s in data["steps"].items()
     ]
     verdict = "yes" if data["only_changed_encoded"] else "**NO**"

@@ -1,6 +1,6 @@
 """Benchmark 3a: /ask latency in-process and over HTTP, with a per-stage breakdown.
 
-For each index (`--sizes`: topical = /tmp/idx-mq, all = bench/out/idx-all), over a seeded sample
+For each index (`--sizes`: topical = /tmp/idx-mq, all = bench/out/idx-scale), over a seeded sample
 of its dev questions (questions whose gold documents are not in the index are skipped): runs
 `Answerer.ask` in-process (stage timings embed / search / select from the answer), times
 `dense_candidates` and `lexical_scores` alone on the same queries (to split search into dense vs
@@ -21,12 +21,12 @@ from assistant.answer import Answerer
 from assistant.followup import resolve
 from bench.common import (
     ALL_QUESTIONS,
-    IDX_ALL,
+    IDX_SCALE,
     IDX_TOPICAL,
     TOPICAL_QUESTIONS,
     load_average,
     percentiles,
-    sample_questions,
+    questions_for,
     serving,
     table,
     write_json,
@@ -36,22 +36,8 @@ from index.embed import MiniLMEmbedder
 from index.lexical import tokenize
 from index.search import dense_candidates, lexical_scores
 
-SIZES = {"topical": (IDX_TOPICAL, TOPICAL_QUESTIONS), "all": (IDX_ALL, ALL_QUESTIONS)}
+SIZES = {"topical": (IDX_TOPICAL, TOPICAL_QUESTIONS), "all": (IDX_SCALE, ALL_QUESTIONS)}
 Question = dict[str, Any]
-
-
-def questions_for(index_dir: Path, path: Path, sample: int) -> list[Question]:
-    """Seeded sample of `path` among questions the index can answer or must abstain on."""
-    manifest = store.read_manifest(index_dir) or {}
-    present = set(manifest.get("sources", {}))
-    usable = [
-        q
-        for q in sample_questions(path, None)
-        if q.get("expect") == "abstain" or set(q.get("gold_ids", [])) & present
-    ]
-    import random
-
-    return random.Random(7).sample(usable, min(sample, len(usable)))
 
 
 def in_process(answerer: Answerer, version: Any, questions: list[Question]) -> dict[str, Any]:

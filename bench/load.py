@@ -230,7 +230,10 @@ async def _run(
     url: str, clients: int, seconds: float, seed: int, events: list[tuple[float, Callable[[], Any]]]
 ) -> tuple[list[Record], list[tuple[float, float, str]]]:
     records: list[Record] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # a fresh connection per request: a pooled keep-alive connection that the server closes as
+    # idle just as a starved client reuses it fails without the server seeing the request (the
+    # race browsers hide by retrying); with fresh connections every failure is the server's
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=0)
     began = time.monotonic()
     done_events: list[tuple[float, float, str]] = []
 

@@ -18,12 +18,13 @@ from typing import Any
 from bench.common import (
     ALL_QUESTIONS,
     CLI,
-    IDX_ALL,
+    IDX_SCALE,
     IDX_TOPICAL,
     OUT,
     SEED_DOC,
     SEED_QUESTIONS,
     TOPICAL_QUESTIONS,
+    questions_for,
     sample_questions,
     table,
     write_json,
@@ -40,11 +41,11 @@ def seed_index() -> Path:
     return IDX_SEED
 
 
-def question_file(path: Path, sample: int | None) -> Path:
-    """`path` itself, or a seeded sample of it written to bench/out/."""
-    if not sample:
+def question_file(index_dir: Path, path: Path, sample: int | None) -> Path:
+    """`path` itself, or a seeded sample of its questions the index covers, in bench/out/."""
+    records = questions_for(index_dir, path, sample)
+    if len(records) == len(sample_questions(path, None)):
         return path
-    records = sample_questions(path, sample)
     target = OUT / f"{path.stem}-sample{sample}.jsonl"
     target.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return target
@@ -68,13 +69,13 @@ def run(topical_sample: int | None, all_sample: int | None, sets: list[str]) -> 
     plan = {
         "seed": (seed_index, SEED_QUESTIONS, None),
         "topical": (lambda: IDX_TOPICAL, TOPICAL_QUESTIONS, topical_sample),
-        "all": (lambda: IDX_ALL, ALL_QUESTIONS, all_sample),
+        "all": (lambda: IDX_SCALE, ALL_QUESTIONS, all_sample),
     }
     data: dict[str, Any] = {"sets": {}}
     for name in sets:
         index_fn, path, sample = plan[name]
         index_dir = index_fn()
-        result = evaluate(index_dir, question_file(path, sample))
+        result = evaluate(index_dir, question_file(index_dir, path, sample))
         data["sets"][path.name] = {"index": str(index_dir), "sample": sample, **result}
         print(f"{path.name}: done in {result['seconds']} s")
     return data

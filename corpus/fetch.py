@@ -133,6 +133,8 @@ def fetch_one(
             reason, retry = str(exc), exc.retry
         except httpx.TimeoutException:
             reason, retry = f"timed out after {settings.timeout:g}s", True
+        except httpx.InvalidURL as exc:  # e.g. a redirect to `javascript:...`; not an HTTPError
+            reason, retry = f"invalid URL ({exc})", False
         except httpx.HTTPError as exc:
             reason, retry = f"connection failed ({type(exc).__name__})", True
         else:

@@ -24,7 +24,7 @@ router = APIRouter()
 log = logging.getLogger("stemcell_qa.questions")
 PATHS = {"/ask", "/sources", "/healthz", "/readyz"}
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorOut} for code in (413, 422, 429, 503)
+    code: {"model": ErrorOut} for code in (400, 413, 422, 429, 503)
 }
 
 

@@ -40,7 +40,7 @@ CHILD = textwrap.dedent(
     import os, sys, time
     from pathlib import Path
     from index import store
-    from index.build import BuildError, BuildReport, BuildSettings, build
+    from index.build import BuildSettings, build
     from tests.conftest import FakeEmbedder
     from tests.index.test_build import fixture_docs
     from tests.reliability.test_faults import EXTRA
@@ -64,7 +64,6 @@ CHILD = textwrap.dedent(
             hold()
         store.faiss.write_index = stalled_write
     if point == "publish":  # staging complete, nothing published yet
-        real_publish = store.publish
         def stalled_publish(*args):
             hold()
         store.publish = stalled_publish
