@@ -1,0 +1,141 @@
+"""XSS payloads from questions and from source text, in a real browser (Debian's Chromium).
+
+Both ways an answer reaches the page are checked: the script path (chat.js inserts the server's
+/turn fragment with innerHTML, where an `onerror=` would fire) and the plain form POST.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from assistant.settings import Settings
+from tests.conftest import FakeEmbedder
+from tests.reliability.test_hostile import (
+    IMG,
+    JS_LINK,
+    QUESTIONS,
+    SCHEME_QUESTION,
+    SCRIPT,
+    hostile_index,  # noqa: F401 (fixture)
+)
+from web.app import create_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# after each step: nothing injected ran, and no injected element exists anywhere in the page
+# (the pwned flag alone would not do: the CSP blocks inline handlers even when injected)
+PROBE = """() => ({
+  pwned: window.__pwned,
+  injected: document.querySelectorAll(
+    'img, iframe, object, embed, [onerror], [onload], [onclick], ' +
+    'script:not([src="/static/chat.js"])'
+  ).length,
+  unsafeLinks: Array.from(document.querySelectorAll('a[href], [cite]')).filter((el) =>
+    /^\\s*(javascript|data|vbscript|file):/i.test(
+      el.getAttribute('href') || el.getAttribute('cite'))
+  ).length,
+})"""
+
+
+@pytest.fixture(scope="module")
+def base_url(hostile_index: Path) -> Iterator[str]:  # noqa: F811
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(Settings(index_dir=hostile_index, rate_limit=0), embedder=FakeEmbedder())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(base_url: str):  # type: ignore[no-untyped-def]
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        context = browser.new_context()
+        context.add_init_script("window.__pwned = 0; window.alert = () => { window.__pwned = 1; };")
+        tab = context.new_page()
+        problems: list[str] = []
+        tab.on("dialog", lambda dialog: (problems.append(dialog.message), dialog.dismiss()))
+        tab.on("pageerror", lambda exc: problems.append(str(exc)))
+        tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        tab.problems = problems  # type: ignore[attr-defined]
+        tab.goto(base_url)
+        yield tab
+        browser.close()
+
+
+def _ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
+    count = page.locator("article.turn").count()
+    page.get_by_label("Your question").fill(question)
+    page.keyboard.press("Enter")
+    page.locator("article.turn").nth(count).wait_for(timeout=20_000)
+
+
+def _assert_inert(page) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_timeout(300)  # let a broken image's onerror fire, if there were one
+    assert page.evaluate(PROBE) == {"pwned": 0, "injected": 0, "unsafeLinks": 0}
+    assert page.get_by_role("link", name="click here").count() == 0
+    assert page.problems == []  # type: ignore[attr-defined] # also no CSP violation reports
+
+
+def test_payloads_in_sources_and_questions_stay_inert_via_script(page) -> None:  # type: ignore[no-untyped-def]
+    for payload, question in QUESTIONS.items():
+        _ask(page, question)
+        turn = page.locator("article.turn").last
+        assert turn.get_attribute("data-status") == "answered"
+        assert any(payload in text for text in turn.locator("blockquote").all_inner_texts())
+        assert SCRIPT in turn.locator(".card .title").first.inner_text()  # the title, as text
+        assert IMG in turn.locator(".card .publisher").first.inner_text()
+        _assert_inert(page)
+    _ask(page, f"{SCHEME_QUESTION} {SCRIPT} {IMG} {JS_LINK}")
+    turn = page.locator("article.turn").last
+    assert SCRIPT in turn.locator(".asked").inner_text()
+    assert turn.locator("a.deep-link").count() == 0  # javascript:/data: URLs: no link at all
+    _assert_inert(page)
+
+
+def test_payloads_stay_inert_in_the_server_rendered_page(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base_url)
+    for question in [*QUESTIONS.values(), f"{SCHEME_QUESTION} {IMG}"]:
+        page.get_by_label("Your question").fill(question)
+        with page.expect_navigation():
+            page.evaluate("document.getElementById('ask-form').submit()")  # no script path
+        assert page.locator("article.turn").count() == 1
+        _assert_inert(page)
+    texts = " ".join(page.locator("article.turn").all_inner_texts())
+    assert IMG in texts  # the last question is echoed as text
+
+
+def test_no_cookies_or_storage_after_a_conversation(page) -> None:  # type: ignore[no-untyped-def]
+    _ask(page, SCHEME_QUESTION)
+    assert page.context.cookies() == []
+    assert page.evaluate("[localStorage.length, sessionStorage.length]") == [0, 0]
