@@ -6,17 +6,13 @@ Both ways an answer reaches the page are checked: the script path (chat.js inser
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from assistant.settings import Settings
+from tests.browser import MARKS, ask, browser, serve
 from tests.conftest import FakeEmbedder
 from tests.reliability.test_hostile import (
     IMG,
@@ -28,20 +24,7 @@ from tests.reliability.test_hostile import (
 )
 from web.app import create_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = MARKS
 # after each step: nothing injected ran, and no injected element exists anywhere in the page
 # (the pwned flag alone would not do: the CSP blocks inline handlers even when injected)
 PROBE = """() => ({
@@ -59,28 +42,15 @@ PROBE = """() => ({
 
 @pytest.fixture(scope="module")
 def base_url(hostile_index: Path) -> Iterator[str]:  # noqa: F811
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     app = create_app(Settings(index_dir=hostile_index, rate_limit=0), embedder=FakeEmbedder())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page(base_url: str):  # type: ignore[no-untyped-def]
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        context = browser.new_context()
+    with browser() as chromium:
+        context = chromium.new_context()
         context.add_init_script("window.__pwned = 0; window.alert = () => { window.__pwned = 1; };")
         tab = context.new_page()
         problems: list[str] = []
@@ -90,14 +60,6 @@ def page(base_url: str):  # type: ignore[no-untyped-def]
         tab.problems = problems  # type: ignore[attr-defined]
         tab.goto(base_url)
         yield tab
-        browser.close()
-
-
-def _ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
-    count = page.locator("article.turn").count()
-    page.get_by_label("Your question").fill(question)
-    page.keyboard.press("Enter")
-    page.locator("article.turn").nth(count).wait_for(timeout=20_000)
 
 
 def _assert_inert(page) -> None:  # type: ignore[no-untyped-def]
@@ -109,14 +71,14 @@ def _assert_inert(page) -> None:  # type: ignore[no-untyped-def]
 
 def test_payloads_in_sources_and_questions_stay_inert_via_script(page) -> None:  # type: ignore[no-untyped-def]
     for payload, question in QUESTIONS.items():
-        _ask(page, question)
+        ask(page, question)
         turn = page.locator("article.turn").last
         assert turn.get_attribute("data-status") == "answered"
         assert any(payload in text for text in turn.locator("blockquote").all_inner_texts())
         assert SCRIPT in turn.locator(".card .title").first.inner_text()  # the title, as text
         assert IMG in turn.locator(".card .publisher").first.inner_text()
         _assert_inert(page)
-    _ask(page, f"{SCHEME_QUESTION} {SCRIPT} {IMG} {JS_LINK}")
+    ask(page, f"{SCHEME_QUESTION} {SCRIPT} {IMG} {JS_LINK}")
     turn = page.locator("article.turn").last
     assert SCRIPT in turn.locator(".asked").inner_text()
     assert turn.locator("a.deep-link").count() == 0  # javascript:/data: URLs: no link at all
@@ -136,6 +98,6 @@ def test_payloads_stay_inert_in_the_server_rendered_page(page, base_url: str) ->
 
 
 def test_no_cookies_or_storage_after_a_conversation(page) -> None:  # type: ignore[no-untyped-def]
-    _ask(page, SCHEME_QUESTION)
+    ask(page, SCHEME_QUESTION)
     assert page.context.cookies() == []
     assert page.evaluate("[localStorage.length, sessionStorage.length]") == [0, 0]

@@ -4,42 +4,21 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from assistant.settings import Settings
 from corpus.local import load_local
 from index.build import build
+from tests.browser import MARKS, ask, browser, serve
 from tests.conftest import SEED
 from web.app import create_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason="Debian's chromium is not installed (.ci/run installs it)",
-    ),
-]
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
+pytestmark = MARKS
 FILLER = "<p>Opening hours and parking details for visitors to the research centre.</p>" * 80
 TARGET = (
     "Stem cells infused into the lungs of people with pulmonary fibrosis were safe over "
@@ -85,28 +64,14 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, source_site: str, embedd
 
 @pytest.fixture(scope="module")
 def base_url(index_dir: Path, embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(Settings(index_dir=index_dir, rate_limit=0), embedder=embedder)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(Settings(index_dir=index_dir, rate_limit=0), embedder=embedder)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page(base_url: str):  # type: ignore[no-untyped-def]
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844})
+    with browser() as chromium:
+        context = chromium.new_context(viewport={"width": 390, "height": 844})
         tab = context.new_page()
         errors: list[str] = []
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -114,18 +79,10 @@ def page(base_url: str):  # type: ignore[no-untyped-def]
         tab.goto(base_url)
         tab.errors = errors  # type: ignore[attr-defined]
         yield tab
-        browser.close()
-
-
-def _ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
-    count = page.locator("article.turn").count()
-    page.get_by_label("Your question").fill(question)
-    page.keyboard.press("Enter")
-    page.locator("article.turn").nth(count).wait_for(timeout=20_000)
 
 
 def test_chat_answers_follow_ups_declines_and_keeps_script_inert(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _ask(page, "What is stem cell tourism?")
+    ask(page, "What is stem cell tourism?")
     turn = page.locator("article.turn").last
     assert turn.get_attribute("data-status") == "answered"
     assert "Stem cell tourism, where people travel" in turn.locator("blockquote").first.inner_text()
@@ -134,19 +91,19 @@ def test_chat_answers_follow_ups_declines_and_keeps_script_inert(page, tmp_path:
     turn.locator("details.passage summary").first.click()
     assert "Stem cell tourism" in turn.locator("details.passage mark").first.inner_text()
 
-    _ask(page, "Is there a trial of stem cells for Huntington's disease?")
-    _ask(page, "When does it start?")
+    ask(page, "Is there a trial of stem cells for Huntington's disease?")
+    ask(page, "When does it start?")
     follow_up = page.locator("article.turn").last
     assert "starting in 2026" in follow_up.locator("blockquote").first.inner_text()
 
-    _ask(page, "How do I bake sourdough bread?")
+    ask(page, "How do I bake sourdough bread?")
     declined = page.locator("article.turn").last
     assert declined.get_attribute("data-status") == "no_answer"
     assert "don’t answer that" in declined.inner_text()
     assert declined.locator("blockquote").count() == 0
 
     page.evaluate("window.__pwned = false")
-    _ask(page, '<img src=x onerror="window.__pwned=true"><script>window.__pwned=true</script>')
+    ask(page, '<img src=x onerror="window.__pwned=true"><script>window.__pwned=true</script>')
     assert page.evaluate("window.__pwned") is False
     assert (
         "<script>window.__pwned" in page.locator("article.turn").last.locator(".asked").inner_text()
@@ -160,7 +117,7 @@ def test_chat_answers_follow_ups_declines_and_keeps_script_inert(page, tmp_path:
 
 
 def test_deep_link_opens_the_source_at_the_sentence(page) -> None:  # type: ignore[no-untyped-def]
-    _ask(page, "Were stem cells in the lungs of people with pulmonary fibrosis safe?")
+    ask(page, "Were stem cells in the lungs of people with pulmonary fibrosis safe?")
     turn = page.locator("article.turn").last
     card = turn.locator("figcaption.card", has_text="Lung trial news")
     assert "Patient charity" in card.inner_text() and "Lung Charity" in card.inner_text()
