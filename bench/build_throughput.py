@@ -49,7 +49,7 @@ def time_build(embedder: MiniLMEmbedder, docs: list[Any]) -> tuple[float, int]:
         began = time.perf_counter()
         report = build(docs, folder, embedder, BuildSettings(ann="flat"), force=True)
         seconds = time.perf_counter() - began
-        assert report.reused == 0, "a fresh build must embed every chunk"
+        # duplicate passage texts are embedded once, so `reused` may be > 0 even here
         return seconds, report.chunks
     finally:
         shutil.rmtree(folder, ignore_errors=True)

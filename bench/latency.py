@@ -1,6 +1,7 @@
 """Benchmark 3a: /ask latency in-process and over HTTP, with a per-stage breakdown.
 
-For each index (`--sizes`: topical = /tmp/idx-mq, all = bench/out/idx-scale), over a seeded sample
+For each index (`--sizes`: seed = bench/out/idx-seed (built by bench.quality), topical =
+/tmp/idx-mq, all = bench/out/idx-scale), over a seeded sample
 of its dev questions (questions whose gold documents are not in the index are skipped): runs
 `Answerer.ask` in-process (stage timings embed / search / select from the answer), times
 `dense_candidates` and `lexical_scores` alone on the same queries (to split search into dense vs
@@ -23,6 +24,8 @@ from bench.common import (
     ALL_QUESTIONS,
     IDX_SCALE,
     IDX_TOPICAL,
+    OUT,
+    SEED_QUESTIONS,
     TOPICAL_QUESTIONS,
     load_average,
     percentiles,
@@ -36,7 +39,11 @@ from index.embed import MiniLMEmbedder
 from index.lexical import tokenize
 from index.search import dense_candidates, lexical_scores
 
-SIZES = {"topical": (IDX_TOPICAL, TOPICAL_QUESTIONS), "all": (IDX_SCALE, ALL_QUESTIONS)}
+SIZES = {
+    "seed": (OUT / "idx-seed", SEED_QUESTIONS),
+    "topical": (IDX_TOPICAL, TOPICAL_QUESTIONS),
+    "all": (IDX_SCALE, ALL_QUESTIONS),
+}
 Question = dict[str, Any]
 
 
@@ -132,7 +139,9 @@ def report(data: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument(
+        "--sizes", nargs="+", default=["seed", "topical", "all"], choices=list(SIZES)
+    )
     parser.add_argument("--sample", type=int, default=200, help="questions per index")
     parser.add_argument("--http-sample", type=int, default=100, help="of those, sent over HTTP")
     args = parser.parse_args(argv)

@@ -6,8 +6,14 @@ from assistant.model import Answer, AnswerSentence, Passage
 
 
 def _question(**changes: object) -> Question:
-    base = {"id": "q", "question": "?", "history": [], "expect": "answer",
-            "gold": ["Huntington's disease"], "gold_ids": []}
+    base = {
+        "id": "q",
+        "question": "?",
+        "history": [],
+        "expect": "answer",
+        "gold": ["Huntington's disease"],
+        "gold_ids": [],
+    }
     return Question(**{**base, **changes})  # type: ignore[arg-type]
 
 
@@ -20,8 +26,9 @@ def test_fold_ignores_case_whitespace_and_curly_quotes() -> None:
 
 def _answer(texts: list[str], passages: list[str]) -> Answer:
     sentences = tuple(AnswerSentence(t, "doc", "doc#0", 0, len(t), None, 1.0) for t in texts)
-    chunks = tuple(Passage(f"doc#{i}", "doc", t, (), 1.0, None, "", 0, len(t))
-                   for i, t in enumerate(passages))
+    chunks = tuple(
+        Passage(f"doc#{i}", "doc", t, (), 1.0, None, "", 0, len(t)) for i, t in enumerate(passages)
+    )
     return Answer("?", "answered" if texts else "no_answer", sentences, chunks, {}, "v1")
 
 
