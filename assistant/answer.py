@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from index.embed import Embedder
 from index.lexical import tokenize
 from index.search import Hit, retrieve
 from index.store import IndexVersion
+
+SENTENCE_CACHE = 20_000  # sentence vectors kept per process (~30 MB)
 
 
 class QuestionError(ValueError):
@@ -88,6 +91,7 @@ class Answerer:
         self.embedder = embedder
         self.settings = settings or AskSettings()
         self._sentence_vectors: OrderedDict[tuple[str, str, int], np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def ask(
         self,
@@ -233,17 +237,28 @@ class Answerer:
         texts: list[str],
         vector: np.ndarray,
     ) -> np.ndarray:
+        """Similarity of each sentence to the query; sentence vectors are cached per process.
+
+        Requests run in a thread pool, so the cache is touched only under its lock, and this
+        request's rows are taken out before anything can evict them.
+        """
         cache_keys = [(version.name, src, start) for src, start in keys]
-        missing = [i for i, k in enumerate(cache_keys) if k not in self._sentence_vectors]
+        with self._cache_lock:
+            found = {
+                k: self._sentence_vectors[k] for k in cache_keys if k in self._sentence_vectors
+            }
+        missing = [i for i, k in enumerate(cache_keys) if k not in found]
         if missing:
             encoded = self.embedder.encode([texts[i] for i in missing])
-            for i, v in zip(missing, encoded, strict=True):
-                self._sentence_vectors[cache_keys[i]] = v
-        for key in cache_keys:
-            self._sentence_vectors.move_to_end(key)
-        while len(self._sentence_vectors) > 20000:
-            self._sentence_vectors.popitem(last=False)
-        matrix = np.stack([self._sentence_vectors[k] for k in cache_keys])
+            for i, vector_i in zip(missing, encoded, strict=True):
+                found[cache_keys[i]] = vector_i
+        with self._cache_lock:
+            for key in cache_keys:
+                self._sentence_vectors[key] = found[key]
+                self._sentence_vectors.move_to_end(key)
+            while len(self._sentence_vectors) > SENTENCE_CACHE:
+                self._sentence_vectors.popitem(last=False)
+        matrix = np.stack([found[k] for k in cache_keys])
         return matrix @ vector
 
     def _compose(

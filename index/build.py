@@ -32,6 +32,7 @@ class BuildSettings:
     chunking: ChunkSettings = field(default_factory=ChunkSettings)
     ann: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for large corpora)
     hnsw_m: int = 32
+    hnsw_ef_search: int = 64  # search depth: FAISS's default of 16 loses ~10% recall@10
     batch_size: int = 32
     block: int = 256  # texts embedded between cache commits
 
@@ -67,6 +68,7 @@ def make_dense(vectors: np.ndarray, settings: BuildSettings) -> faiss.Index:
     if settings.ann == "hnsw":
         hnsw = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = 80
+        hnsw.hnsw.efSearch = settings.hnsw_ef_search
         dense: faiss.Index = hnsw
     elif settings.ann == "flat":
         dense = faiss.IndexFlatIP(dim)
@@ -112,7 +114,11 @@ def _manifest(
         "project_version": PROJECT_VERSION,
         "built_at": built_at,
         "chunking": asdict(settings.chunking),
-        "ann": {"kind": settings.ann, "hnsw_m": settings.hnsw_m},
+        "ann": {
+            "kind": settings.ann,
+            "hnsw_m": settings.hnsw_m,
+            "hnsw_ef_search": settings.hnsw_ef_search,
+        },
         "tokenizer": TOKENIZER,
         "sources": {d.source_id: d.content_hash() for d in documents},
         "counts": {
@@ -121,6 +127,30 @@ def _manifest(
             "sentences": sum(len(c.sentences) for c in chunks),
         },
     }
+
+
+def _chunks(
+    index_dir: Path,
+    documents: list[Document],
+    settings: BuildSettings,
+    progress: Progress | None,
+) -> list[Chunk]:
+    """Chunks of every document; unchanged documents reuse the published version's chunks
+    (sentence splitting is the costly part of a rebuild)."""
+    previous: dict[str, list[Chunk]] = {}
+    hashes: dict[str, str] = {}
+    published = store.published_chunks(index_dir)
+    if published and published[0].get("chunking") == asdict(settings.chunking):
+        hashes = published[0].get("sources", {})
+        for chunk in published[1]:
+            previous.setdefault(chunk.source_id, []).append(chunk)
+    chunks: list[Chunk] = []
+    for number, doc in enumerate(documents, start=1):
+        same = doc.source_id in previous and hashes.get(doc.source_id) == doc.content_hash()
+        chunks.extend(previous[doc.source_id] if same else chunk_document(doc, settings.chunking))
+        if progress and (number % 200 == 0 or number == len(documents)):
+            progress("chunking", number, len(documents))
+    return chunks
 
 
 def _unchanged(index_dir: Path, manifest: dict[str, Any]) -> bool:
@@ -170,11 +200,7 @@ def build(
         raise BuildError("no documents to index; nothing was published (check --docs and fetch)")
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
     with store.build_lock(index_dir):
-        chunks: list[Chunk] = []
-        for number, doc in enumerate(documents, start=1):
-            chunks.extend(chunk_document(doc, settings.chunking))
-            if progress and (number % 200 == 0 or number == len(documents)):
-                progress("chunking", number, len(documents))
+        chunks = _chunks(index_dir, documents, settings, progress)
         if not chunks:
             raise BuildError("the documents hold no sentences to index; nothing was published")
         manifest = _manifest(documents, chunks, embedder, settings, built_at)

@@ -190,6 +190,32 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
         return None
 
 
+def _read_chunks(path: Path) -> list[Chunk]:
+    chunks = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            data = json.loads(line)
+            data["sentences"] = tuple(tuple(s) for s in data["sentences"])
+            chunks.append(Chunk(**data))
+    return chunks
+
+
+def published_chunks(index_dir: Path) -> tuple[dict[str, Any], list[Chunk]] | None:
+    """Manifest and chunks of the published version (checksum-verified), or None."""
+    name = current_name(index_dir)
+    manifest = read_manifest(index_dir)
+    if name is None or manifest is None:
+        return None
+    path = index_dir / "versions" / name / "chunks.jsonl"
+    expected = manifest.get("files", {}).get("chunks.jsonl", {}).get("sha256")
+    try:
+        if expected is None or _sha256(path) != expected:
+            return None
+        return manifest, _read_chunks(path)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
 def published_name(index_dir: Path) -> str:
     """Name of the published version, or `IndexLoadError` saying how to build one."""
     hint = f"run `stemcell-qa build --index {index_dir} --docs PATH` first"
@@ -212,13 +238,11 @@ def load(index_dir: Path, model_id: str, dim: int, name: str | None = None) -> I
             for line in lines:
                 doc = Document.from_dict(json.loads(line))
                 documents[doc.source_id] = doc
-        chunks = []
-        with (path / "chunks.jsonl").open(encoding="utf-8") as lines:
-            for line in lines:
-                data = json.loads(line)
-                data["sentences"] = tuple(tuple(s) for s in data["sentences"])
-                chunks.append(Chunk(**data))
+        chunks = _read_chunks(path / "chunks.jsonl")
         dense = faiss.read_index(str(path / "dense.faiss"))
+        ef_search = manifest.get("ann", {}).get("hnsw_ef_search")
+        if ef_search and hasattr(dense, "hnsw"):
+            dense.hnsw.efSearch = int(ef_search)  # not saved in the FAISS file itself
         lexical = Lexical.load(path / "bm25")
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:

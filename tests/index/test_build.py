@@ -156,3 +156,33 @@ def test_hnsw_index_is_chosen_explicitly_and_finds_the_same_top_hit(tmp_path: Pa
     query = embedder.encode(["lungs fibrosis infused"])[0]
     assert retrieve(flat, query, "")[0].chunk == retrieve(hnsw, query, "")[0].chunk
     assert np.allclose(flat.vectors, hnsw.vectors)
+
+
+def test_rebuild_splits_only_changed_documents_into_sentences(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.build as build_module
+
+    build(fixture_docs(), tmp_path, FakeEmbedder())
+    split: list[str] = []
+    real = build_module.chunk_document
+
+    def counting(doc: Document, settings: object = None) -> list:  # type: ignore[type-arg]
+        split.append(doc.source_id)
+        return real(doc, settings)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build_module, "chunk_document", counting)
+    build(
+        fixture_docs(**{"clinic-ad": "A new clinic page. Injections here."}),
+        tmp_path,
+        FakeEmbedder(),
+    )
+    assert split == ["clinic-ad"]
+    version = load(tmp_path, FakeEmbedder())
+    assert {c.source_id for c in version.chunks} == set(version.documents)
+
+
+def test_hnsw_search_depth_survives_save_and_load(tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    build(fixture_docs(), tmp_path, embedder, BuildSettings(ann="hnsw", hnsw_ef_search=48))
+    assert load(tmp_path, embedder).dense.hnsw.efSearch == 48
