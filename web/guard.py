@@ -97,13 +97,12 @@ class GuardMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             await _send_json(send, 413, f"request body is over {self.max_body} bytes", {})
             return
-        if (
-            self.limiter
-            and scope["path"] in ("/ask", "/", "/turn")
-            and scope["method"] in ("GET", "POST")
-        ):
+        asks = scope["path"] in ("/ask", "/turn") or (
+            scope["path"] == "/" and scope["method"] == "POST"
+        )
+        if self.limiter and asks:  # only asking costs quota; reading the page does not
             wait = self.limiter.hit(self.client(scope))
-            if wait > 0 and not (scope["path"] == "/" and scope["method"] == "GET"):
+            if wait > 0:
                 await _send_json(
                     send,
                     429,
