@@ -38,10 +38,10 @@ class AskSettings:
     sentence_lexical_weight: float = 0.7
     max_passages: int = 5
     # Answer only when dense similarity plus weighted query-term coverage of the best chunk
-    # reaches base + per_decade * log10(chunks in the index); see assistant/calibrate.py.
+    # reaches base + slope * sqrt(2 ln chunks); see assistant/calibrate.py.
     coverage_weight: float = 0.25
-    confidence_base: float = 0.035
-    confidence_per_decade: float = 0.2
+    confidence_base: float = -0.276
+    confidence_slope: float = 0.259
     max_question_chars: int = 500
     max_history: int = 10
 
@@ -151,11 +151,9 @@ class Answerer:
         return top.dense, coverage(version, tokens, text)
 
     def threshold(self, version: IndexVersion) -> float:
-        """Evidence needed to answer from this index: more passages, more chance matches."""
+        """Evidence needed to answer from this index: more passages, better chance matches."""
         s = self.settings
-        return s.confidence_base + s.confidence_per_decade * float(
-            np.log10(max(len(version.chunks), 1))
-        )
+        return s.confidence_base + s.confidence_slope * chance_scale(len(version.chunks))
 
     def _confidence(self, version: IndexVersion, top: Hit, tokens: list[str]) -> float:
         dense, covered = self._evidence(version, top, tokens)
@@ -298,6 +296,12 @@ class Answerer:
             used_history=used_history,
             timings_ms={k: round(v * 1000, 2) for k, v in timings.items()},
         )
+
+
+def chance_scale(passages: int) -> float:
+    """sqrt(2 ln n): how the best of n chance similarities grows with n (extreme values of
+    roughly normal scores), so the bar rises quickly for tiny corpora and slowly for large ones."""
+    return float(np.sqrt(2 * np.log(max(passages, 2))))
 
 
 def _lap(clock: float) -> float:

@@ -1,9 +1,10 @@
 """Fit the abstention rule on dev question sets.
 
 The rule: answer when `dense + coverage_weight * coverage` of the best chunk reaches a threshold
-that grows with the logarithm of the index size, `base + per_decade * log10(chunks)`: the more
-passages there are, the higher the best similarity that chance alone produces (the maximum of
-more draws), so a larger corpus needs stronger evidence.
+that grows with the index size as `base + slope * sqrt(2 ln chunks)`: the more passages there
+are, the higher the best similarity that chance alone produces, and the maximum of n roughly
+normal draws grows like sqrt(2 ln n). So a larger corpus needs stronger evidence, with the
+increase flattening out for large corpora.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer import Answerer, AskSettings
+from assistant.answer import Answerer, AskSettings, chance_scale
 from assistant.evaluate import load_questions
 from index import store
 from index.embed import Embedder
@@ -70,16 +71,16 @@ def best_threshold(score: np.ndarray, labels: np.ndarray) -> float:
 def fit(sets: list[Evidence]) -> dict[str, Any]:
     """Coverage weight and size-dependent threshold with the best mean balanced accuracy."""
     best: dict[str, Any] = {"balanced_accuracy": -1.0}
-    sizes = np.log10([max(e.chunks, 1) for e in sets])
+    sizes = np.array([chance_scale(e.chunks) for e in sets])
     for weight in WEIGHTS:
         scores = [e.rows[:, 0] + weight * e.rows[:, 1] for e in sets]
         points = [best_threshold(s, e.answerable) for s, e in zip(scores, sets, strict=True)]
         if len(sets) > 1 and np.ptp(sizes) > 0:
-            per_decade, base = np.polyfit(sizes, points, 1)
+            slope, base = np.polyfit(sizes, points, 1)
         else:
-            per_decade, base = 0.0, float(np.mean(points))
+            slope, base = 0.0, float(np.mean(points))
         rates = [
-            _rates(s, e.answerable, base + per_decade * size)
+            _rates(s, e.answerable, base + slope * size)
             for s, e, size in zip(scores, sets, sizes, strict=True)
         ]
         value = float(np.mean([(a + b) / 2 for a, b in rates]))
@@ -88,7 +89,7 @@ def fit(sets: list[Evidence]) -> dict[str, Any]:
                 "balanced_accuracy": round(value, 4),
                 "coverage_weight": weight,
                 "confidence_base": round(float(base), 4),
-                "confidence_per_decade": round(float(per_decade), 4),
+                "confidence_slope": round(float(slope), 4),
                 "per_file": [
                     {
                         "file": e.name,

@@ -7,7 +7,7 @@ Two settings, each measured side by side in one run:
   HNSW is built only up to `--hnsw-n` synthetic vectors (building it over 1M random vectors
   takes far longer than a few minutes on 2 cores), so larger sizes report exact search only.
 The HNSW index is made exactly as the app's build makes it (`index.build.make_dense`, M=32,
-efConstruction=80) and searched at the FAISS default efSearch=16 (what the app uses) and higher
+efConstruction=80) and searched at the FAISS default efSearch=16, the app's default 64, and higher
 values. Latency is per single-query search (k=50 as in /ask, recall on the top 10).
 """
 

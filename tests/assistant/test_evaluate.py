@@ -61,4 +61,4 @@ def test_fit_grows_the_threshold_with_corpus_size() -> None:
     large = Evidence("large", 10_000, np.array([[0.5, 0.0], [0.9, 0.0]]), np.array([False, True]))
     best = fit([small, large])
     assert best["balanced_accuracy"] == 1.0
-    assert best["confidence_per_decade"] > 0
+    assert best["confidence_slope"] > 0
