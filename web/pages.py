@@ -68,7 +68,9 @@ def covered_sources(request: Request) -> dict[str, Any]:
     }
 
 
-def _render(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+def _render(
+    request: Request, context: dict[str, Any], status: int = 200, template: str = "index.html"
+) -> HTMLResponse:
     settings = request.app.state.settings
     base = {
         "covered": covered_sources(request),
@@ -80,7 +82,7 @@ def _render(request: Request, context: dict[str, Any], status: int = 200) -> HTM
         "asked": None,
     }
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, "index.html", {**base, **context}, status_code=status
+        request, template, {**base, **context}, status_code=status
     )
     return response
 
@@ -133,14 +135,4 @@ def turn_fragment(
 ) -> HTMLResponse:
     """One rendered turn for the script to append (same markup as the full page)."""
     context, status = _turn(request, answerer, settings, question, history)
-    full = {
-        "covered": covered_sources(request),
-        "answer": None,
-        "quotes": [],
-        "error": None,
-        **context,
-    }
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, "_turn.html", full, status_code=status
-    )
-    return response
+    return _render(request, context, status, template="_turn.html")
