@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
-from assistant.answer import QuestionError, source_info
+from assistant.answer import QuestionError
 from web.deps import AnswererDep, SettingsDep
 from web.schemas import AnswerOut, PassageOut, answer_out
 
@@ -59,13 +59,20 @@ def covered_sources(request: Request) -> dict[str, Any]:
     version = request.app.state.live.current()
     if version is None:
         return {"titles": [], "more": 0, "ready": False}
-    infos = [source_info(version, s) for s in version.documents]
-    titles = list(dict.fromkeys(f"{i.title}" for i in infos))
-    return {
-        "titles": titles[:MAX_LISTED_SOURCES],
-        "more": max(0, len(titles) - MAX_LISTED_SOURCES),
-        "ready": True,
-    }
+    # every page shows this; walk the documents once per index version, not once per request
+    cached = getattr(request.app.state, "covered", None)
+    if cached is None or cached[0] != version.name:
+        titles = list(dict.fromkeys(doc.title for doc in version.documents.values()))
+        cached = (
+            version.name,
+            {
+                "titles": titles[:MAX_LISTED_SOURCES],
+                "more": max(0, len(titles) - MAX_LISTED_SOURCES),
+                "ready": True,
+            },
+        )
+        request.app.state.covered = cached
+    return cached[1]
 
 
 def _render(
