@@ -7,6 +7,7 @@ from pathlib import Path
 from corpus.ctgov import render_study
 from corpus.document import Document
 from corpus.extract import ExtractError, Meta, extract_bytes
+from corpus.jats import XML_TYPES, extract_jats
 from corpus.local import Warn, load_local
 from corpus.snapshots import SnapshotStore
 from corpus.sources import Source
@@ -29,9 +30,12 @@ def snapshot_documents(sources: list[Source], store: SnapshotStore, warn: Warn) 
             publisher=source.publisher,
             retrieved_at=meta.fetched_at,
         )
+        kind = meta.content_type.split(";")[0].strip().lower()
         try:
-            if meta.content_type.startswith("application/json"):
+            if kind == "application/json":
                 documents.append(render_study(body, info))
+            elif kind in XML_TYPES:  # article full text; links go to the manifest URL
+                documents.append(extract_jats(body, info))
             else:
                 documents.append(extract_bytes(body, meta.content_type, info))
         except ExtractError as exc:

@@ -61,7 +61,9 @@ def _doc(raw: bytes, url: str | None = None):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(("raw", "lines"), [(JATS, JATS_LINES), (NLM, NLM_LINES)])
-def test_article_text_is_abstract_and_body_paragraphs_in_order(raw: bytes, lines: list[str]) -> None:
+def test_article_text_is_abstract_and_body_paragraphs_in_order(
+    raw: bytes, lines: list[str]
+) -> None:
     assert _doc(raw).text.split("\n") == lines
 
 
@@ -200,7 +202,7 @@ ERROR_DOCUMENTS = {
 @pytest.mark.parametrize("name", ERROR_DOCUMENTS)
 def test_anything_but_full_text_is_refused_with_a_reason(name: str) -> None:
     raw, reason = ERROR_DOCUMENTS[name]
-    with pytest.raises(ExtractError, match="^eutils: ") as error:
+    with pytest.raises(ExtractError, match=r"^eutils: ") as error:
         check_fulltext(raw, "eutils")
     assert reason in str(error.value) and "\n" not in str(error.value)
     check_fulltext(JATS, "europepmc")  # the real thing passes
