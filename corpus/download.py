@@ -159,6 +159,8 @@ def download(
         check_address(url, settings.allow_private)
         with client.stream("GET", url, headers=headers) as response:
             if response.status_code == 304:
+                if not {"If-None-Match", "If-Modified-Since"} & set(headers):
+                    raise FetchError("HTTP 304 to a request that was not conditional")
                 return Fetched(304, response.headers, b"", url)
             if response.status_code in (301, 302, 303, 307, 308):
                 location = response.headers.get("location")

@@ -343,3 +343,12 @@ def test_ncbi_sees_no_more_than_three_requests_a_second(services: Services) -> N
         assert later - earlier >= 1.0  # any four NCBI requests span at least a second
     europepmc = [r.at for r in services.requests if r.path.startswith("/europepmc")]
     assert len(europepmc) == 4  # Europe PMC is not NCBI: not throttled by it
+
+
+def test_a_304_to_an_unconditional_request_stores_nothing(services: Services) -> None:
+    services.answers[services.europepmc("PMC9999001")] = Answer(304, XML, b"")
+    source = Source(id="odd", url=f"{services.base}/odd", kind="review", pmcid="PMC9999001")
+    (outcome,) = _fetch(services, source)
+    assert outcome.status == "failed" and not outcome.has_snapshot
+    assert "europepmc: HTTP 304 to a request that was not conditional" in outcome.reason
+    assert SnapshotStore(services.store).read("odd") is None  # type: ignore[attr-defined]
