@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -15,19 +15,9 @@ from corpus.fetch import FetchSettings
 from corpus.sources import Source
 from index import store
 from index.refresh import Refresher, RefreshPlan, rebuild
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, wait_for
 
 PAGE = "<html><body><article><h1>Trial news</h1><p>{}</p></article></body></html>"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> float:
-    """Seconds until `condition()` held; fails the test after `timeout`."""
-    began = time.monotonic()
-    while not condition():
-        if time.monotonic() - began > timeout:
-            pytest.fail(f"condition not met within {timeout}s")
-        time.sleep(0.05)
-    return time.monotonic() - began
 
 
 class Site:

@@ -13,8 +13,7 @@ from fastapi.testclient import TestClient
 
 from assistant import cli
 from index import store
-from tests.conftest import FakeEmbedder
-from tests.index.test_refresh import wait_for
+from tests.conftest import FakeEmbedder, wait_for
 
 NEW = "A patient developed a spinal tumour after the injections."
 
