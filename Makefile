@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data
 INDEX  ?= $(DATA)/index
 DOCS   ?=
+REFRESH_EVERY ?= 24h
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
@@ -19,12 +20,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Fetch the manifest's sources (and/or index DOCS=path ...), then serve. Offline and without
-# DOCS the fetch fails; the server still starts and says what to do.
+# Fetch the manifest's sources (and/or index DOCS=path ...), then serve, re-fetching every
+# REFRESH_EVERY (off: never) and rebuilding when DOCS change. Offline and without DOCS the
+# fetch fails; the server still starts and says what to do.
 serve: install
 	$(BIN)/stemcell-qa refresh --data-dir $(DATA) --index $(INDEX) $(foreach d,$(DOCS),--docs $(d)) \
 	  || echo "make serve: no index could be built; the server starts and waits for one (see README)"
-	$(BIN)/stemcell-qa serve --data-dir $(DATA) --index $(INDEX) --host $(HOST) --port $(PORT) --allow-empty
+	$(BIN)/stemcell-qa serve --data-dir $(DATA) --index $(INDEX) --host $(HOST) --port $(PORT) --allow-empty \
+	  $(foreach d,$(DOCS),--docs $(d)) $(if $(DOCS),--watch) --refresh-every $(REFRESH_EVERY)
 
 build: install
 	$(BIN)/stemcell-qa build --data-dir $(DATA) --index $(INDEX) $(foreach d,$(DOCS),--docs $(d))

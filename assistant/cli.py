@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,7 +24,7 @@ def _warn(message: str) -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {
         key: value
-        for key in ("data_dir", "index_dir", "sources", "host", "port", "ann")
+        for key in ("data_dir", "index_dir", "sources", "host", "port", "ann", "refresh_every")
         if (value := getattr(args, key, None)) is not None
     }
     return Settings(**overrides)
@@ -55,27 +54,26 @@ def _progress() -> Callable[[str, int, int], None]:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Fetch every manifest source into snapshots."""
-    from corpus.fetch import FetchSettings, fetch_all
+    from corpus.fetch import fetch_all
     from corpus.snapshots import SnapshotStore
     from corpus.sources import default_manifest, load_manifest
 
     settings = _settings(args)
     sources = load_manifest(settings.sources or default_manifest())
     store = SnapshotStore(settings.data_dir)
-    fetch_settings = FetchSettings(
-        timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes
-    )
 
     def report(number: int, total: int, outcome: Any) -> None:
         line = f"[{number}/{total}] {outcome.source_id}: {outcome.status}"
+        if outcome.route and not outcome.reason:
+            line += f" ({outcome.route})"
         if outcome.reason:
             kept = "previous snapshot kept" if outcome.has_snapshot else "no snapshot"
             line += f" ({outcome.reason}; {kept})"
         print(line, file=sys.stderr)
 
-    outcomes = fetch_all(sources, store, fetch_settings, report)
+    outcomes = fetch_all(sources, store, settings.fetch_settings(), report)
     available = sum(o.has_snapshot for o in outcomes)
-    failed = [o for o in outcomes if o.status == "failed"]
+    failed = [o for o in outcomes if o.status in ("failed", "blocked")]
     print(
         f"fetched {len(outcomes) - len(failed)}, failed {len(failed)}, "
         f"snapshots available {available}/{len(outcomes)}",
@@ -246,27 +244,15 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the chat page and the JSON API."""
-    import uvicorn
-
-    from web.app import create_app
+    """Serve the chat page and the JSON API (rebuilding in the background when asked)."""
+    from web.serve import refresh_plan, run
 
     settings = _settings(args)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    app = create_app(settings, allow_empty=args.allow_empty)
-    # uvicorn's access log would print query strings (GET /ask?q=...): our middleware logs
-    # method, path, status and time instead, and question text only when opted in.
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-    )
+    if args.watch and not args.docs:
+        raise UserError("--watch needs --docs PATH: the local files or folders to watch")
+    docs = [Path(p) for p in args.docs or []]
+    plan = refresh_plan(settings, docs, not args.no_sources, args.watch)
+    run(settings, _embedder(), plan, args.allow_empty)
     return 0
 
 
@@ -278,12 +264,12 @@ def _common(parser: argparse.ArgumentParser, index: bool = True) -> None:
         )
 
 
-def _corpus_flags(parser: argparse.ArgumentParser) -> None:
+def _corpus_flags(parser: argparse.ArgumentParser, force: bool = True) -> None:
     parser.add_argument(
         "--docs",
         action="append",
         metavar="PATH",
-        help="local file or folder (.txt .md .html .pdf .jsonl); repeatable",
+        help="local file or folder (.txt .md .html .pdf .xml .jsonl); repeatable",
     )
     parser.add_argument("--sources", type=Path, help="sources manifest (sources.toml)")
     parser.add_argument(
@@ -291,8 +277,18 @@ def _corpus_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="index only --docs, not the manifest's fetched snapshots",
     )
-    parser.add_argument("--force", action="store_true", help="publish even if nothing changed")
+    if force:
+        parser.add_argument("--force", action="store_true", help="publish even if unchanged")
     parser.add_argument("--ann", choices=["flat", "hnsw"], help="dense index: exact or HNSW")
+
+
+def _duration(text: str) -> float | None:
+    from assistant.settings import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -362,6 +358,14 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start even without a published index (waits for one)",
     )
+    _corpus_flags(serve, force=False)
+    serve.add_argument(
+        "--refresh-every",
+        type=_duration,
+        metavar="DURATION",
+        help="re-fetch and rebuild in the background, e.g. 30m, 24h (STEMCELL_QA_REFRESH_EVERY)",
+    )
+    serve.add_argument("--watch", action="store_true", help="rebuild when --docs files change")
     serve.set_defaults(run=cmd_serve)
     return top
 

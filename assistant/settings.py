@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from corpus.articles import ArticleServices
+
+if TYPE_CHECKING:
+    from corpus.download import FetchSettings
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in `30s`, `15m`, `24h`, `1d`, `1h30m` or a plain number; `off`, `0` or empty
+    mean never. Raises `ValueError` naming the accepted forms."""
+    clean = text.strip().lower()
+    if clean in ("", "off", "never", "none", "0"):
+        return None
+    pieces = _DURATION.findall(clean)
+    if not pieces or _DURATION.sub("", clean).strip():
+        raise ValueError(f"invalid duration {text!r}: use forms like 30s, 15m, 24h or off")
+    seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in pieces)
+    return seconds or None
 
 
 class Settings(BaseSettings):
@@ -30,3 +53,35 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(20.0, gt=0)
     fetch_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     ann: str = Field("flat", pattern="^(flat|hnsw)$", description="dense index kind")
+    refresh_every: float | None = Field(
+        None, ge=1, description="seconds between background re-fetch + rebuild in serve (30s, 24h)"
+    )
+    europepmc_url: str = Field(ArticleServices.europepmc_url, description="Europe PMC REST base")
+    eutils_url: str = Field(ArticleServices.eutils_url, description="NCBI E-utilities base")
+    idconv_url: str = Field(ArticleServices.idconv_url, description="PMC ID converter API")
+    ncbi_tool: str = Field(ArticleServices.tool, pattern=r"^\S+$", description="NCBI `tool`")
+    ncbi_email: str | None = Field(None, description="NCBI `email`: the maintainer's address")
+    ncbi_rate: float = Field(
+        ArticleServices.ncbi_per_second, gt=0, le=3, description="NCBI requests per second"
+    )
+
+    @field_validator("refresh_every", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    def fetch_settings(self) -> FetchSettings:
+        """The fetcher's `FetchSettings` from these settings."""
+        from corpus.download import FetchSettings
+
+        services = ArticleServices(
+            europepmc_url=self.europepmc_url,
+            eutils_url=self.eutils_url,
+            idconv_url=self.idconv_url,
+            tool=self.ncbi_tool,
+            email=self.ncbi_email,
+            ncbi_per_second=self.ncbi_rate,
+        )
+        return FetchSettings(
+            timeout=self.fetch_timeout, max_bytes=self.fetch_max_bytes, services=services
+        )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from corpus.ctgov import render_study
 from corpus.document import Document
 from corpus.extract import ExtractError, Meta, extract_bytes
+from corpus.jats import XML_TYPES, extract_jats
 from corpus.local import Warn, load_local
 from corpus.snapshots import SnapshotStore
 from corpus.sources import Source
@@ -29,9 +31,12 @@ def snapshot_documents(sources: list[Source], store: SnapshotStore, warn: Warn) 
             publisher=source.publisher,
             retrieved_at=meta.fetched_at,
         )
+        kind = meta.content_type.split(";")[0].strip().lower()
         try:
-            if meta.content_type.startswith("application/json"):
+            if kind == "application/json":
                 documents.append(render_study(body, info))
+            elif kind in XML_TYPES:  # article full text; links go to the manifest URL
+                documents.append(extract_jats(body, info))
             else:
                 documents.append(extract_bytes(body, meta.content_type, info))
         except ExtractError as exc:
@@ -44,9 +49,24 @@ def collect(
 ) -> list[Document]:
     """Snapshots of `sources` (when a store is given) followed by documents under `docs`."""
     fetched = snapshot_documents(sources, store, warn) if store else []
-    local = load_local(docs, warn) if docs else []
+    manifest = {source.id: source for source in sources}
+    loaded = load_local(docs, warn) if docs else []
+    local = [_labelled(doc, manifest.get(doc.source_id)) for doc in loaded]
     local_ids = {doc.source_id for doc in local}
     for doc in fetched:
         if doc.source_id in local_ids:
             warn(f"{doc.source_id}: local document replaces the fetched source with the same id")
     return [d for d in fetched if d.source_id not in local_ids] + local
+
+
+def _labelled(doc: Document, source: Source | None) -> Document:
+    """A local copy of a manifest source (the saved PDF of a blocked article, say) keeps the
+    manifest's credibility label and publisher."""
+    if source is None:
+        return doc
+    return replace(
+        doc,
+        kind=source.kind,
+        publisher=source.publisher or doc.publisher,
+        title=source.title or doc.title,
+    )

@@ -1,164 +1,192 @@
-"""Fetch manifest URLs into snapshots: bounded in time, size and redirects; no parsing here."""
+"""Fetch manifest sources into snapshots: web pages as they are, trial records from their API,
+scholarly articles as full-text XML from their open services. A failure keeps the previous
+snapshot; no parsing here beyond checking that an article's XML is full text."""
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
+from corpus.articles import ArticleIds, Route, article_ids, idconv_url, pmcid_from_idconv, routes
 from corpus.ctgov import api_url
+from corpus.download import (
+    PAGE_TYPES,
+    Fetched,
+    FetchError,
+    FetchSettings,
+    Throttle,
+    get,
+)
+from corpus.extract import ExtractError
+from corpus.jats import XML_TYPES, check_fulltext
 from corpus.snapshots import SnapshotMeta, SnapshotStore
 from corpus.sources import Source
 
-ACCEPTED_TYPES = (
-    "text/html",
-    "application/xhtml+xml",
-    "text/plain",
-    "text/markdown",
-    "application/pdf",
-    "application/json",
+__all__ = ["FetchError", "FetchOutcome", "FetchSettings", "fetch_all"]
+
+BLOCKED_ARTICLE = (
+    "the publisher blocks scripted access; save the PDF and add it with --docs PATH, "
+    "or give its PMCID in the manifest"
 )
-_RETRY_STATUS = {429, 500, 502, 503, 504}
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    """Limits for one fetch run."""
-
-    timeout: float = 20.0
-    retries: int = 2
-    backoff: float = 0.5
-    max_bytes: int = 20 * 1024 * 1024
-    max_redirects: int = 5
-    allow_private: bool = False
-    user_agent: str = "stemcell-qa/0.1 (+source fetcher; manifest URLs only)"
+BLOCKED_PAGE = "the site blocks scripted access; save the page or PDF and add it with --docs PATH"
+BLOCKED_WITH_PMCID = (
+    "the publisher blocks scripted access and PMC has no open full text; "
+    "save the PDF and add it with --docs PATH"
+)
+NO_OPEN_TEXT = "no open full text; save the PDF and add it with --docs PATH"
+JSON_TYPES = ("application/json",)
 
 
 @dataclass(frozen=True)
 class FetchOutcome:
-    """One source's result: `fetched`, `not-modified` or `failed` (with the reason)."""
+    """One source's result: `fetched`, `not-modified`, `blocked` or `failed` (with the reason);
+    `route` names where the text came from."""
 
     source_id: str
     status: str
     reason: str = ""
     has_snapshot: bool = False
+    route: str = ""
 
 
-class FetchError(Exception):
-    """A fetch that cannot succeed; `retry` says whether trying again may help."""
-
-    def __init__(self, reason: str, retry: bool = False) -> None:
-        super().__init__(reason)
-        self.retry = retry
-
-
-def check_address(url: str, allow_private: bool) -> None:
-    """Refuse non-http(s) URLs and hosts resolving to private, loopback or link-local addresses."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchError(f"refused non-http(s) URL {url!r}")
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise FetchError(f"cannot resolve {parts.hostname} (offline?): {exc.strerror}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise FetchError(f"refused {parts.hostname}: resolves to non-public address {address}")
+@dataclass(frozen=True)
+class _Run:
+    client: httpx.Client
+    store: SnapshotStore
+    settings: FetchSettings
+    ncbi: Throttle
 
 
-def _download(
-    client: httpx.Client, url: str, headers: dict[str, str], settings: FetchSettings
-) -> tuple[httpx.Response, bytes, str]:
-    """GET with manual redirects so every hop is checked; returns (response, body, final url)."""
-    deadline = time.monotonic() + settings.timeout * 3  # a slow drip must end too
-    for _ in range(settings.max_redirects + 1):
-        check_address(url, settings.allow_private)
-        with client.stream("GET", url, headers=headers) as response:
-            if response.status_code == 304:
-                return response, b"", url
-            if response.status_code in (301, 302, 303, 307, 308):
-                location = response.headers.get("location")
-                if not location:
-                    raise FetchError(f"HTTP {response.status_code} without a Location")
-                url = urljoin(url, location)
-                continue
-            if response.status_code in _RETRY_STATUS:
-                raise FetchError(f"HTTP {response.status_code}", retry=True)
-            if response.status_code != 200:
-                raise FetchError(f"HTTP {response.status_code}")
-            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type not in ACCEPTED_TYPES:
-                raise FetchError(f"unsupported content type {content_type or 'none'!r}")
-            declared = int(response.headers.get("content-length") or 0)
-            if declared > settings.max_bytes:
-                raise FetchError(f"body of {declared} bytes is over the {settings.max_bytes} cap")
-            body = bytearray()
-            for piece in response.iter_bytes():
-                body.extend(piece)
-                if len(body) > settings.max_bytes:
-                    raise FetchError(f"body is over the {settings.max_bytes}-byte cap")
-                if time.monotonic() > deadline:
-                    raise FetchError(f"download took over {settings.timeout * 3:g}s", retry=True)
-            return response, bytes(body), url
-    raise FetchError(f"more than {settings.max_redirects} redirects")
+def _conditional(previous: SnapshotMeta | None, url: str, user_agent: str) -> dict[str, str]:
+    headers = {"User-Agent": user_agent}
+    if previous and previous.url == url:
+        if previous.etag:
+            headers["If-None-Match"] = previous.etag
+        if previous.last_modified:
+            headers["If-Modified-Since"] = previous.last_modified
+    return headers
 
 
-def fetch_one(
-    client: httpx.Client, source: Source, store: SnapshotStore, settings: FetchSettings
+def _save(
+    run: _Run,
+    source: Source,
+    previous: SnapshotMeta | None,
+    url: str,
+    got: Fetched,
+    route: str,
+    ids: ArticleIds | None = None,
 ) -> FetchOutcome:
-    """Fetch one source with retries; a failure keeps the previous snapshot."""
-    previous = store.read(source.id)
-    url = api_url(source.url) or source.url
-    headers = {"User-Agent": settings.user_agent}
-    if previous and previous[0].url == url:
-        if previous[0].etag:
-            headers["If-None-Match"] = previous[0].etag
-        if previous[0].last_modified:
-            headers["If-Modified-Since"] = previous[0].last_modified
-    reason = ""
-    for attempt in range(settings.retries + 1):
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    if got.status == 304 and previous:
+        run.store.touch(replace(previous, fetched_at=now))
+        route = previous.route or ""
+        return FetchOutcome(source.id, "not-modified", has_snapshot=True, route=route)
+    meta = SnapshotMeta(
+        source_id=source.id,
+        url=url,
+        final_url=got.final_url,
+        fetched_at=now,
+        http_status=got.status,
+        content_type=got.headers.get("content-type", ""),
+        sha256=hashlib.sha256(got.body).hexdigest(),
+        etag=got.headers.get("etag"),
+        last_modified=got.headers.get("last-modified"),
+        route=route,
+        pmcid=ids.pmcid if ids else None,
+        doi=ids.doi if ids else None,
+    )
+    run.store.write(meta, got.body)
+    return FetchOutcome(source.id, "fetched", has_snapshot=True, route=route)
+
+
+def _fetch_page(run: _Run, source: Source, previous: SnapshotMeta | None) -> FetchOutcome:
+    api = api_url(source.url)
+    url, route = (api, "ctgov-api") if api else (source.url, "page")
+    headers = _conditional(previous, url, run.settings.user_agent)
+    try:
+        got = get(run.client, url, headers, run.settings)
+    except FetchError as exc:
+        status = "blocked" if exc.blocked else "failed"
+        reason = f"{exc}: {BLOCKED_PAGE}" if exc.blocked else str(exc)
+        return FetchOutcome(source.id, status, reason, has_snapshot=previous is not None)
+    return _save(run, source, previous, url, got, route)
+
+
+def _find_pmcid(run: _Run, doi: str, previous: SnapshotMeta | None, notes: list[str]) -> str | None:
+    if previous and previous.doi == doi and previous.pmcid:
+        return previous.pmcid  # a DOI's PMCID never changes: no need to ask again
+    headers = {"User-Agent": run.settings.user_agent}
+    url = idconv_url(doi, run.settings.services)
+    try:
+        got = get(run.client, url, headers, run.settings, JSON_TYPES, run.ncbi)
+        pmcid = pmcid_from_idconv(got.body)
+    except (FetchError, ValueError) as exc:
+        notes.append(f"ID converter: {exc}")
+        return None
+    if pmcid is None:
+        notes.append("ID converter: the DOI is not in PMC")
+    return pmcid
+
+
+def _try_route(run: _Run, route: Route, previous: SnapshotMeta | None) -> Fetched:
+    headers = _conditional(previous, route.url, run.settings.user_agent)
+    accepted = XML_TYPES if route.xml else PAGE_TYPES
+    throttle = run.ncbi if route.ncbi else None
+    try:
+        got = get(run.client, route.url, headers, run.settings, accepted, throttle)
+    except FetchError as exc:
+        raise FetchError(f"{route.name}: {exc}", exc.retry, exc.blocked, exc.unreachable) from None
+    if route.xml and got.status == 200:
         try:
-            response, body, final_url = _download(client, url, headers, settings)
+            check_fulltext(got.body, route.name)
+        except ExtractError as exc:
+            raise FetchError(str(exc)) from None
+    return got
+
+
+def _fetch_article(
+    run: _Run, source: Source, ids: ArticleIds, previous: SnapshotMeta | None
+) -> FetchOutcome:
+    """Try each route in turn; the first full text (or 304) wins, the others are not asked."""
+    notes: list[str] = []
+    pmcid = ids.pmcid
+    if pmcid is None and ids.doi:
+        pmcid = _find_pmcid(run, ids.doi, previous, notes)
+    found = ArticleIds(pmcid, ids.doi)
+    blocked, answered = False, False
+    candidates = routes(source.url, ids.doi, pmcid, run.settings.services)
+    for route in candidates:
+        try:
+            got = _try_route(run, route, previous)
         except FetchError as exc:
-            reason, retry = str(exc), exc.retry
-        except httpx.TimeoutException:
-            reason, retry = f"timed out after {settings.timeout:g}s", True
-        except httpx.InvalidURL as exc:  # e.g. a redirect to `javascript:...`; not an HTTPError
-            reason, retry = f"invalid URL ({exc})", False
-        except httpx.HTTPError as exc:
-            reason, retry = f"connection failed ({type(exc).__name__})", True
-        else:
-            now = datetime.now(UTC).isoformat(timespec="seconds")
-            if response.status_code == 304 and previous:
-                store.touch(replace(previous[0], fetched_at=now))
-                return FetchOutcome(source.id, "not-modified", has_snapshot=True)
-            meta = SnapshotMeta(
-                source_id=source.id,
-                url=url,
-                final_url=final_url,
-                fetched_at=now,
-                http_status=response.status_code,
-                content_type=response.headers.get("content-type", ""),
-                sha256=hashlib.sha256(body).hexdigest(),
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
-            )
-            store.write(meta, body)
-            return FetchOutcome(source.id, "fetched", has_snapshot=True)
-        if not retry or attempt == settings.retries:
-            break
-        time.sleep(settings.backoff * 2**attempt)
-    return FetchOutcome(source.id, "failed", reason, has_snapshot=previous is not None)
+            notes.append(str(exc))
+            blocked, answered = blocked or exc.blocked, answered or not exc.unreachable
+            continue
+        return _save(run, source, previous, route.url, got, route.name, found)
+    if not any(r.name == "publisher-html" for r in candidates):
+        notes.append(f"{urlsplit(source.url).hostname} pages are not fetched by script")
+    reason = "; ".join(notes)
+    if blocked:
+        reason += f" — {BLOCKED_ARTICLE if not pmcid else BLOCKED_WITH_PMCID}"
+    elif answered:
+        reason += f" — {NO_OPEN_TEXT}"
+    status = "blocked" if blocked else "failed"
+    return FetchOutcome(source.id, status, reason, has_snapshot=previous is not None)
+
+
+def _fetch_source(run: _Run, source: Source) -> FetchOutcome:
+    """Fetch one source (an article by its best route); a failure keeps the previous snapshot."""
+    stored = run.store.read(source.id)
+    previous = stored[0] if stored else None
+    ids = article_ids(source)
+    if ids is not None:
+        return _fetch_article(run, source, ids, previous)
+    return _fetch_page(run, source, previous)
 
 
 def fetch_all(
@@ -170,9 +198,11 @@ def fetch_all(
     """Fetch every source in turn; one failing never stops the others."""
     outcomes: list[FetchOutcome] = []
     timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))
+    ncbi = Throttle(settings.services.ncbi_per_second)
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        run = _Run(client, store, settings, ncbi)
         for number, source in enumerate(sources, start=1):
-            outcome = fetch_one(client, source, store, settings)
+            outcome = _fetch_source(run, source)
             outcomes.append(outcome)
             if report:
                 report(number, len(sources), outcome)

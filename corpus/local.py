@@ -1,4 +1,5 @@
-"""Load local documents given with `--docs` (files or folders of .txt .md .html .pdf .jsonl)."""
+"""Load local documents given with `--docs` (files or folders of .txt .md .html .pdf .xml
+.jsonl); a `.xml` file is a JATS/NLM article."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 
 from corpus.document import Document
 from corpus.extract import ExtractError, Meta, extract_bytes, extract_plain
+from corpus.jats import extract_jats
 from corpus.sources import KINDS
 
 SUFFIXES = {
@@ -18,6 +20,8 @@ SUFFIXES = {
     ".html": "text/html",
     ".htm": "text/html",
     ".pdf": "application/pdf",
+    ".xml": "application/xml",
+    ".nxml": "application/xml",
     ".jsonl": "application/jsonl",
 }
 _SLUG = re.compile(r"[^a-z0-9._-]+")
@@ -68,7 +72,11 @@ def load_local(paths: list[Path], warn: Warn) -> list[Document]:
         else:
             meta = Meta(source_id=file_source_id(path, root))
             try:
-                documents.append(extract_bytes(path.read_bytes(), content_type, meta))
+                raw = path.read_bytes()
+                if content_type == "application/xml":
+                    documents.append(extract_jats(raw, meta))
+                else:
+                    documents.append(extract_bytes(raw, content_type, meta))
             except ExtractError as exc:
                 warn(f"{path}: skipped ({exc})")
     seen: set[str] = set()

@@ -22,6 +22,9 @@ class SnapshotMeta:
     sha256: str
     etag: str | None = None
     last_modified: str | None = None
+    route: str | None = None  # page, ctgov-api, europepmc, eutils, frontiers-xml, publisher-html
+    pmcid: str | None = None  # an article's PMCID (as given or found by the ID converter)
+    doi: str | None = None
 
 
 class SnapshotStore:

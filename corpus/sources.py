@@ -18,6 +18,8 @@ KINDS: tuple[str, ...] = (
     "other",
 )
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+PMCID = re.compile(r"^PMC\d{1,10}$")
+DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
 
 class ManifestError(ValueError):
@@ -33,6 +35,8 @@ class Source:
     kind: str
     title: str | None = None
     publisher: str | None = None
+    pmcid: str | None = None  # e.g. "PMC12733355": fetch the open full text (JATS XML)
+    doi: str | None = None  # e.g. "10.3389/fmed.2025.1674720": look up its PMCID, or the XML
 
 
 def default_manifest() -> Path:
@@ -66,15 +70,19 @@ def _parse_entry(path: Path, number: int, entry: object) -> Source:
     where = f"{path}: source #{number}"
     if not isinstance(entry, dict):
         raise ManifestError(f"{where}: must be a table")
-    unknown = set(entry) - {"id", "url", "kind", "title", "publisher"}
+    unknown = set(entry) - {"id", "url", "kind", "title", "publisher", "pmcid", "doi"}
     if unknown:
         raise ManifestError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     for field in ("id", "url", "kind"):
         if not isinstance(entry.get(field), str) or not entry[field].strip():
             raise ManifestError(f"{where}: missing or empty `{field}`")
-    for field in ("title", "publisher"):
+    for field in ("title", "publisher", "pmcid", "doi"):
         if field in entry and not isinstance(entry[field], str):
             raise ManifestError(f"{where}: `{field}` must be a string")
+    if "pmcid" in entry and not PMCID.match(entry["pmcid"]):
+        raise ManifestError(f"{where}: pmcid {entry['pmcid']!r} must look like 'PMC1234567'")
+    if "doi" in entry and not DOI.match(entry["doi"]):
+        raise ManifestError(f"{where}: doi {entry['doi']!r} must look like '10.1234/abc'")
     if not _ID.match(entry["id"]):
         raise ManifestError(
             f"{where}: id {entry['id']!r} must be lowercase letters, digits, '.', '_' or '-'"
@@ -90,4 +98,6 @@ def _parse_entry(path: Path, number: int, entry: object) -> Source:
         kind=entry["kind"],
         title=entry.get("title"),
         publisher=entry.get("publisher"),
+        pmcid=entry.get("pmcid"),
+        doi=entry.get("doi"),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,6 +69,16 @@ class FakeEmbedder:
                 out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> float:
+    """Seconds until `condition()` held (polled every 50 ms); fails the test after `timeout`."""
+    began = time.monotonic()
+    while not condition():
+        if time.monotonic() - began > timeout:
+            pytest.fail(f"condition not met within {timeout}s")
+        time.sleep(0.05)
+    return time.monotonic() - began
 
 
 @pytest.fixture

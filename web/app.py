@@ -20,6 +20,7 @@ from assistant.answer import Answerer, AskSettings, QuestionError
 from assistant.settings import Settings
 from index.embed import Embedder
 from index.live import LiveIndex
+from index.refresh import Refresher, RefreshPlan
 from web import api, pages
 from web.guard import GuardMiddleware, RateLimiter
 
@@ -28,9 +29,13 @@ _HERE = Path(str(resources.files("web")))
 
 
 def create_app(
-    settings: Settings, embedder: Embedder | None = None, allow_empty: bool = False
+    settings: Settings,
+    embedder: Embedder | None = None,
+    allow_empty: bool = False,
+    refresh: RefreshPlan | None = None,
 ) -> FastAPI:
-    """The web app; `embedder` may be injected (tests share one loaded model)."""
+    """The web app; `embedder` may be injected (tests share one loaded model). With a
+    `refresh` plan, the lifespan also runs the background rebuilds with the same model."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,10 +48,15 @@ def create_app(
         try:
             live.refresh()
         except Exception as exc:
-            if not allow_empty or live.last_error:  # broken index: refuse to start
+            waits = allow_empty or refresh is not None  # the background build will publish one
+            if not waits or live.last_error:  # broken index: refuse to start
                 raise
             log.warning("starting without an index: %s", exc)
         live.start(settings.reload_interval)
+        background = Refresher(refresh, model) if refresh is not None else None
+        if background is not None:
+            background.start()
+        app.state.refresher = background
         undo_logging = _private_logging(settings.log_questions)
         app.state.live = live
         app.state.answerer = Answerer(
@@ -56,6 +66,8 @@ def create_app(
             ),
         )
         yield
+        if background is not None:
+            background.stop()
         live.stop()
         undo_logging()
 

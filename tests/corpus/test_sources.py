@@ -22,6 +22,8 @@ def test_default_manifest_lists_the_seven_cited_sources_with_valid_kinds() -> No
         ('[[source]]\nid = "a"\nurl = "https://x.org"\nkind = "other"\n' * 2, "duplicate id"),
         ('[[source]\nid = "a"', "not valid TOML"),
         ('[[source]]\nid = "A B"\nurl = "https://x.org"\nkind = "other"\n', "lowercase"),
+        ('[[source]]\nid = "a"\nurl = "https://x.org"\nkind = "review"\npmcid = "12"\n', "PMC"),
+        ('[[source]]\nid = "a"\nurl = "https://x.org"\nkind = "review"\ndoi = "x/1"\n', "10.1234"),
     ],
 )
 def test_malformed_manifest_names_file_and_problem(tmp_path: Path, body: str, message: str) -> None:

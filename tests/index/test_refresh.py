@@ -1,0 +1,171 @@
+"""Background rebuilds: scheduled re-fetches with conditional requests, rebuilds on local file
+changes, failures that keep the served version (fake embedder: plumbing only)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from corpus.fetch import FetchSettings
+from corpus.sources import Source
+from index import store
+from index.refresh import Refresher, RefreshPlan, rebuild
+from tests.conftest import FakeEmbedder, wait_for
+
+PAGE = "<html><body><article><h1>Trial news</h1><p>{}</p></article></body></html>"
+
+
+class Site:
+    """A local news page with an ETag; `conditional` counts requests answered 304."""
+
+    def __init__(self) -> None:
+        self.text = "The first patients were treated safely."
+        self.requests = 0
+        self.conditional = 0
+        self.url = ""
+
+    @property
+    def etag(self) -> str:
+        return f'"{abs(hash(self.text))}"'
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    page = Site()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            page.requests += 1
+            if self.headers.get("If-None-Match") == page.etag:
+                page.conditional += 1
+                self.send_response(304)
+                self.end_headers()
+                return
+            body = PAGE.format(page.text).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("ETag", page.etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    page.url = f"http://127.0.0.1:{server.server_address[1]}/news"
+    yield page
+    server.shutdown()
+    server.server_close()
+
+
+def _versions(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in (index_dir / "versions").iterdir())
+
+
+@pytest.fixture
+def refreshers() -> Iterator[list[Refresher]]:
+    started: list[Refresher] = []
+    yield started
+    for refresher in started:
+        refresher.stop()
+
+
+def test_scheduled_refresh_publishes_only_when_a_source_changed(
+    site: Site, tmp_path: Path, refreshers: list[Refresher]
+) -> None:
+    plan = RefreshPlan(
+        index_dir=tmp_path / "index",
+        sources=(Source(id="news", url=site.url, kind="institution-news"),),
+        data_dir=tmp_path / "data",
+        every=0.3,
+        fetch=FetchSettings(timeout=2, retries=0, allow_private=True),
+    )
+    embedder = FakeEmbedder()
+    first = rebuild(plan, embedder, fetch=True)
+    assert first.published and site.requests == 1
+    encoded = list(embedder.encoded)
+    refresher = Refresher(plan, embedder)
+    refreshers.append(refresher)
+    refresher.start()
+    wait_for(lambda: refresher.runs >= 3)  # the start-up build and two scheduled refreshes
+    assert site.conditional >= 2  # unchanged: the page answered 304 Not Modified
+    assert store.current_name(plan.index_dir) == first.version
+    assert _versions(plan.index_dir) == [first.version]  # nothing was published
+    assert embedder.encoded == encoded  # and nothing was embedded again
+
+    site.text = "The trial was paused after a serious side effect."
+    wait_for(lambda: store.current_name(plan.index_dir) != first.version)
+    version = store.load(plan.index_dir, embedder.model_id, embedder.dim)
+    assert "paused after a serious side effect" in version.documents["news"].text
+    assert refresher.last_error is None
+
+
+def test_a_changed_local_file_is_rebuilt_without_a_person(
+    tmp_path: Path, refreshers: list[Refresher]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.md").write_text("# Clinic note\nThe clinic offers knee injections.\n")
+    plan = RefreshPlan(index_dir=tmp_path / "index", docs=(docs,), watch=True, debounce=0.1)
+    embedder = FakeEmbedder()
+    refresher = Refresher(plan, embedder)
+    refreshers.append(refresher)
+    refresher.start()
+    wait_for(lambda: store.current_name(plan.index_dir) is not None)
+    first = store.current_name(plan.index_dir)
+    time.sleep(0.3)  # let the watcher settle on the folder
+    (docs / "note.md").write_text("# Clinic note\nA patient developed a tumour after injections.\n")
+    took = wait_for(lambda: store.current_name(plan.index_dir) != first)
+    assert took < 5
+    version = store.load(plan.index_dir, embedder.model_id, embedder.dim)
+    assert "developed a tumour" in version.documents["note"].text
+    time.sleep(0.6)  # any trailing event of that save has been handled
+    runs = refresher.runs
+    (docs / "ignored.tmp").write_text("not a document type")
+    time.sleep(0.6)
+    assert refresher.runs == runs  # files that are not documents do not trigger a rebuild
+
+
+def test_a_failed_rebuild_keeps_the_served_version_and_the_job_alive(
+    tmp_path: Path, refreshers: list[Refresher], caplog: pytest.LogCaptureFixture
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text('{"id": "a", "text": "Stem cells were safe in mice."}\n')
+    plan = RefreshPlan(index_dir=tmp_path / "index", docs=(docs,), watch=True, debounce=0.1)
+    refresher = Refresher(plan, FakeEmbedder())
+    refreshers.append(refresher)
+    refresher.start()
+    wait_for(lambda: refresher.runs >= 1)
+    served = store.current_name(plan.index_dir)
+    assert served is not None
+    time.sleep(0.3)
+    (docs / "a.jsonl").write_text('{"id": "a", "text": \n')  # a malformed line
+    wait_for(lambda: refresher.runs >= 2)
+    assert refresher.last_error is not None and "a.jsonl:1: not valid JSON" in refresher.last_error
+    assert store.current_name(plan.index_dir) == served
+    assert any(
+        "failed" in r.message and f"still serving version {served}" in r.message
+        for r in caplog.records
+    )
+    (docs / "a.jsonl").write_text('{"id": "a", "text": "Stem cells were safe in rats."}\n')
+    wait_for(  # the job lives on
+        lambda: refresher.last_error is None and store.current_name(plan.index_dir) != served
+    )
+
+
+def test_an_embedder_crash_is_logged_not_raised(tmp_path: Path) -> None:
+    docs = tmp_path / "note.txt"
+    docs.write_text("Stem cells were safe in this small trial.\n")
+    plan = RefreshPlan(index_dir=tmp_path / "index", docs=(docs,))
+    refresher = Refresher(plan, FakeEmbedder(fail_after=0))
+    assert refresher.run_once(fetch=False, why="test") is None
+    assert refresher.last_error == "RuntimeError: simulated crash during embedding"
+    assert store.current_name(plan.index_dir) is None
