@@ -374,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.evaluate import EvalError
     from corpus.local import DocumentError
     from corpus.sources import ManifestError
+    from corpus.verbatim import VerbatimError
     from index.build import BuildError
     from index.store import StoreError
 
@@ -388,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         ManifestError,
         BuildError,
         StoreError,
+        VerbatimError,
         ValidationError,
     ) as exc:
         print(f"stemcell-qa {args.command}: error: {exc}", file=sys.stderr)

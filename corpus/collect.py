@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from corpus.ctgov import render_study
-from corpus.document import Document
+from corpus.document import Document, Origin
 from corpus.extract import ExtractError, Meta, extract_bytes
 from corpus.local import Warn, load_local
 from corpus.snapshots import SnapshotStore
@@ -29,13 +30,16 @@ def snapshot_documents(sources: list[Source], store: SnapshotStore, warn: Warn) 
             publisher=source.publisher,
             retrieved_at=meta.fetched_at,
         )
+        origin = Origin(str(store.body_path(meta).resolve()), meta.sha256)
         try:
             if meta.content_type.startswith("application/json"):
-                documents.append(render_study(body, info))
+                doc = render_study(body, info)
             else:
-                documents.append(extract_bytes(body, meta.content_type, info))
+                doc = extract_bytes(body, meta.content_type, info)
         except ExtractError as exc:
             warn(f"{source.id}: skipped ({exc})")
+            continue
+        documents.append(replace(doc, origin=origin))
     return documents
 
 

@@ -57,3 +57,21 @@ def test_build_ask_and_eval_round_trip(tmp_path: Path, capsys, shared: Path) -> 
 def test_empty_question_is_refused(tmp_path: Path, seed_index: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert cli.main(["ask", "   ", "--index", str(seed_index)]) == 2
     assert "empty" in capsys.readouterr().err
+
+
+def test_eval_on_an_index_without_document_origins_says_to_rebuild(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    from corpus.extract import Meta, extract_plain
+    from index.build import build
+
+    text = b"Clinic note\nStem cell tourism carries risks for patients who travel."
+    build([extract_plain(text, Meta(source_id="note"))], tmp_path / "index", embedder)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "1", "question": "What is stem cell tourism?"}) + "\n")
+    args = ["eval", "--index", str(tmp_path / "index"), "--questions", str(questions)]
+    assert cli.main([*args, "--mode", "fused"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "does not record the file" in err and "--force" in err

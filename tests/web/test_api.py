@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from corpus.verbatim import is_verbatim
 from tests.web.conftest import make_client
 
 ANSWER_FIELDS = {"text", "source_id", "chunk_id", "start", "end", "link", "score"}
@@ -25,8 +26,8 @@ def test_ask_returns_the_answer_object_with_verbatim_sentences(
     assert body["status"] == "answered" and body["index_version"] == seed_version.name
     for sentence in body["answer"]:
         assert set(sentence) >= ANSWER_FIELDS
-        text = seed_version.documents[sentence["source_id"]].text
-        assert sentence["text"] == text[sentence["start"] : sentence["end"]]
+        doc = seed_version.documents[sentence["source_id"]]
+        assert is_verbatim(doc, sentence["text"], sentence["start"], sentence["end"])
     assert set(body["passages"][0]) >= PASSAGE_FIELDS
     assert all(set(s) >= SOURCE_FIELDS for s in body["sources"].values())
 
