@@ -96,13 +96,17 @@ class SourcesOut(BaseModel):
 
 
 class ReadyOut(BaseModel):
-    """Readiness: which index version is served and its size."""
+    """Readiness: which index version is served, its size, and how the last reload check went."""
 
     status: Literal["ready"]
     index_version: str
     documents: int
     chunks: int
     built_at: str | None
+    last_reload_error: str | None = Field(
+        description="why the latest check for a newly published index version failed (the "
+        "version above is still served); null when the check went well"
+    )
 
 
 class ErrorOut(BaseModel):
