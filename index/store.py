@@ -153,6 +153,8 @@ def write_version(
     for path in [*_files(staging), staging / "manifest.json"]:
         with path.open("rb") as handle:
             os.fsync(handle.fileno())
+    for folder in [p for p in staging.rglob("*") if p.is_dir()] + [staging]:
+        _fsync_dir(folder)  # the files' directory entries, so the version is whole after a crash
     return staging
 
 
@@ -161,6 +163,10 @@ def publish(index_dir: Path, staging: Path, name: str) -> None:
     versions = index_dir / "versions"
     versions.mkdir(exist_ok=True)
     os.rename(staging, versions / name)
+    # a rename is durable only once the directories holding the old and new names are synced:
+    # without this a power cut can lose a publish that was already logged
+    _fsync_dir(versions)
+    _fsync_dir(index_dir)
     pointer = index_dir / ".CURRENT.tmp"
     with pointer.open("w", encoding="utf-8") as handle:
         handle.write(name + "\n")
@@ -171,6 +177,7 @@ def publish(index_dir: Path, staging: Path, name: str) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
+    """Flush a directory's entries (new, renamed or removed names) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
