@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant import cli
-from tests.conftest import SEED
+from tests.conftest import SEED_PARTS
 
 
 @pytest.fixture(autouse=True)
@@ -31,10 +31,10 @@ def test_malformed_jsonl_is_reported_with_file_and_line(tmp_path: Path, capsys) 
 
 
 def test_build_ask_and_eval_round_trip(tmp_path: Path, capsys, shared: Path) -> None:  # type: ignore[no-untyped-def]
-    index = str(tmp_path / "index")
-    assert cli.main(["build", "--no-sources", "--docs", str(SEED), "--index", index]) == 0
+    seed, index = shared.joinpath(*SEED_PARTS), str(tmp_path / "index")
+    assert cli.main(["build", "--no-sources", "--docs", str(seed), "--index", index]) == 0
     assert "embedded" in capsys.readouterr().out
-    assert cli.main(["build", "--no-sources", "--docs", str(SEED), "--index", index]) == 0
+    assert cli.main(["build", "--no-sources", "--docs", str(seed), "--index", index]) == 0
     assert "up to date" in capsys.readouterr().out
 
     assert cli.main(["ask", "What is stem cell tourism?", "--json", "--index", index]) == 0

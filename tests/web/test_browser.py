@@ -15,7 +15,7 @@ from assistant.settings import Settings
 from corpus.local import load_local
 from index.build import build
 from tests.browser import MARKS, ask, browser, serve
-from tests.conftest import SEED
+from tests.conftest import SEED_PARTS
 from web.app import create_app
 
 pytestmark = MARKS
@@ -41,7 +41,9 @@ def source_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory, source_site: str, embedder) -> Path:  # type: ignore[no-untyped-def]
+def index_dir(  # type: ignore[no-untyped-def]
+    tmp_path_factory: pytest.TempPathFactory, source_site: str, embedder, shared: Path
+) -> Path:
     """The seed article plus one linked web source."""
     folder = tmp_path_factory.mktemp("browser-index")
     jsonl = folder / "news.jsonl"
@@ -58,7 +60,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, source_site: str, embedd
         )
         + "\n"
     )
-    build(load_local([SEED, jsonl], print), folder / "index", embedder)
+    build(load_local([shared.joinpath(*SEED_PARTS), jsonl], print), folder / "index", embedder)
     return folder / "index"
 
 
