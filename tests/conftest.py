@@ -45,9 +45,10 @@ def missing_for_ci() -> list[str]:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Under CI, stop before collecting anything when the suite could not run in full."""
+    """Under CI, stop before collecting anything when the suite could not run in full (pytest
+    prints a usage error as the one line `ERROR: ...` and exits with code 4)."""
     if in_ci() and (missing := missing_for_ci()):
-        pytest.exit("CI cannot run every test: " + "; ".join(missing), returncode=4)
+        raise pytest.UsageError("CI cannot run every test: " + "; ".join(missing))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,13 +61,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
+def _skipped(config: pytest.Config) -> int:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return len(reporter.stats.get("skipped", [])) if reporter else 0
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Under CI a skipped test is a failure: the browser or a shared file went untested."""
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
-    if in_ci() and skipped and exitstatus == pytest.ExitCode.OK:
-        reporter.write_line(f"CI: {skipped} test(s) skipped; under CI every test must run")
+    if in_ci() and exitstatus == pytest.ExitCode.OK and _skipped(session.config):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    """Say why a CI run with skips failed."""
+    if in_ci() and (skipped := _skipped(config)):
+        terminalreporter.write_line(f"CI: {skipped} test(s) skipped; under CI every test must run")
 
 
 def shared_file(*parts: str) -> Path:
