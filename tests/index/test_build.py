@@ -137,12 +137,13 @@ def test_empty_corpus_is_refused_and_previous_version_kept(tmp_path: Path) -> No
 
 
 def test_second_build_on_the_same_index_fails_clearly(tmp_path: Path) -> None:
+    docs = fixture_docs()
     with store.build_lock(tmp_path):
         outcome: list[BaseException] = []
 
         def other() -> None:
             try:
-                build(fixture_docs(), tmp_path, FakeEmbedder())
+                build(docs, tmp_path, FakeEmbedder())
             except BaseException as exc:
                 outcome.append(exc)
 
