@@ -157,11 +157,13 @@ def _ask_settings(settings: Settings, **changes: Any) -> Any:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question from the published index."""
-    from assistant.answer import Answerer
+    from assistant.answer import Answerer, validate
 
     settings = _settings(args)
+    ask_settings = _ask_settings(settings)
+    validate(args.question, args.history, ask_settings)  # a bad question fails before the model
     embedder, version = _load(settings)
-    answer = Answerer(embedder, _ask_settings(settings)).ask(version, args.question, args.history)
+    answer = Answerer(embedder, ask_settings).ask(version, args.question, args.history)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -236,11 +238,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from index import store
 
     settings = _settings(args)
-    manifest = store.read_manifest(settings.index_dir)
-    if manifest is None:
-        raise UserError(f"no published index in {settings.index_dir}; run `stemcell-qa build`")
-    _, version = _load(settings)
-    for doc in version.documents.values():
+    _, documents = store.published_documents(settings.index_dir)  # no model needed
+    for doc in documents:
         print(f"{doc.source_id}\t{doc.kind}\t{doc.title}\t{doc.url or '-'}")
     return 0
 
@@ -252,6 +251,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from web.app import create_app
 
     settings = _settings(args)
+    if not args.allow_empty:
+        from index import store
+
+        store.published_name(settings.index_dir)  # no index: one line and exit 2, no traceback
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

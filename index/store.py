@@ -256,6 +256,24 @@ def published_name(index_dir: Path) -> str:
     return name
 
 
+def published_documents(index_dir: Path) -> tuple[str, list[Document]]:
+    """Name and documents of the published version (checksum-verified), without loading the
+    model or the vectors; `IndexLoadError` says what is wrong."""
+    name = published_name(index_dir)
+    manifest = read_manifest(index_dir)
+    path = index_dir / "versions" / name / "documents.jsonl"
+    files = (manifest or {}).get("files")
+    entry = files.get("documents.jsonl") if isinstance(files, dict) else None
+    expected = entry.get("sha256") if isinstance(entry, dict) else None
+    try:
+        if expected is None or _sha256(path) != expected:
+            raise IndexLoadError(f"index version {name}: documents.jsonl is corrupted; rebuild it")
+        with path.open(encoding="utf-8") as lines:
+            return name, [Document.from_dict(json.loads(line)) for line in lines]
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexLoadError(f"index version {name} is unreadable ({exc}); rebuild it") from None
+
+
 def load(index_dir: Path, model_id: str, dim: int, name: str | None = None) -> IndexVersion:
     """Load and validate the published (or named) version; `IndexLoadError` says what is wrong."""
     name = name or published_name(index_dir)

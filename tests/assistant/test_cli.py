@@ -54,9 +54,56 @@ def test_build_ask_and_eval_round_trip(tmp_path: Path, capsys, shared: Path) -> 
     assert fused["hit@3"] >= 0.9 and fused["abstain_rate"] == 1.0
 
 
-def test_empty_question_is_refused(tmp_path: Path, seed_index: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def _no_model() -> None:
+    raise AssertionError("the model was loaded")
+
+
+def test_empty_question_is_refused_before_the_model_loads(
+    tmp_path: Path,
+    seed_index: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "_embedder", _no_model)
     assert cli.main(["ask", "   ", "--index", str(seed_index)]) == 2
     assert "empty" in capsys.readouterr().err
+    assert cli.main(["ask", "   ", "--index", str(tmp_path / "none")]) == 2  # question first
+    assert "empty" in capsys.readouterr().err
+
+
+def test_sources_lists_the_index_without_the_model(
+    seed_index: Path,
+    shared: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "_embedder", _no_model)
+    assert cli.main(["sources", "--index", str(seed_index)]) == 0
+    title = shared.joinpath(*SEED_PARTS).read_text("utf-8").splitlines()[0]
+    assert capsys.readouterr().out.split("\t")[:3] == [
+        "are-stem-cell-products-safe",
+        "other",
+        title,
+    ]
+
+
+@pytest.mark.parametrize("command", [["sources"], ["serve"]])
+def test_sources_and_serve_without_an_index_are_one_line_and_exit_2(
+    tmp_path: Path,
+    command: list[str],
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn
+
+    def no_server(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the server was started")
+
+    monkeypatch.setattr(uvicorn, "run", no_server)
+    monkeypatch.setattr(cli, "_embedder", _no_model)
+    assert cli.main([*command, "--index", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "stemcell-qa build" in err and "Traceback" not in err
 
 
 def test_eval_on_an_index_without_document_origins_says_to_rebuild(

@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from assistant.settings import Settings
 from corpus.verbatim import is_verbatim
 from tests.web.conftest import make_client
+
+LIMITS = Settings()  # the configured limits (the lead may change the defaults; tests follow)
 
 ANSWER_FIELDS = {"text", "source_id", "chunk_id", "start", "end", "link", "score"}
 PASSAGE_FIELDS = {"chunk_id", "source_id", "text", "highlights", "score", "link", "section"}
@@ -60,10 +63,16 @@ def test_out_of_scope_question_is_declined(client: TestClient) -> None:
     [
         ({"question": ""}, "at least 1 character"),
         ({"question": "   "}, "empty"),
-        ({"question": "x" * 600}, "longer than 500"),
+        (
+            {"question": "x" * (LIMITS.max_question_chars + 1)},
+            f"longer than {LIMITS.max_question_chars}",
+        ),
         ({"question": 42}, "valid string"),
         ({"question": "ok?", "history": "not a list"}, "valid list"),
-        ({"question": "ok?", "history": ["q"] * 11}, "more than 10"),
+        (
+            {"question": "ok?", "history": ["q"] * (LIMITS.max_history + 1)},
+            f"more than {LIMITS.max_history}",
+        ),
         ({}, "Field required"),
         ({"question": "ok?", "extra": 1}, "Extra inputs"),
     ],
