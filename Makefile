@@ -9,12 +9,25 @@ DOCS   ?=
 REFRESH_EVERY ?= 24h
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# Where the CPU-only build of torch comes from (the default index's Linux torch is the multi-GB
+# CUDA build). Used for the torch step only, and only when reachable; `make install TORCH_INDEX=`
+# takes torch from the default index (or your pip configuration) instead.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PIN   := $(shell sed -n 's/^ *"\(torch==[^"]*\)".*/\1/p' pyproject.toml)
+REACHABLE   := import sys, urllib.request; urllib.request.urlopen(sys.argv[1].rstrip("/") + "/torch/", timeout=15)
 
 .PHONY: install serve build test test-slow test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	@if [ -z "$(TORCH_INDEX)" ]; then :; \
+	elif $(BIN)/python -c '$(REACHABLE)' '$(TORCH_INDEX)' 2>/dev/null; then \
+	  echo "make install: $(TORCH_PIN) (CPU build) from $(TORCH_INDEX)"; \
+	  $(BIN)/pip install --quiet --no-deps --extra-index-url '$(TORCH_INDEX)' '$(TORCH_PIN)'; \
+	else \
+	  echo "make install: $(TORCH_INDEX) is not reachable; torch comes from the default index"; \
+	fi
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

@@ -155,11 +155,13 @@ def _ask_settings(settings: Settings, **changes: Any) -> Any:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question from the published index."""
-    from assistant.answer import Answerer
+    from assistant.answer import Answerer, validate
 
     settings = _settings(args)
+    ask_settings = _ask_settings(settings)
+    validate(args.question, args.history, ask_settings)  # a bad question fails before the model
     embedder, version = _load(settings)
-    answer = Answerer(embedder, _ask_settings(settings)).ask(version, args.question, args.history)
+    answer = Answerer(embedder, ask_settings).ask(version, args.question, args.history)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -234,11 +236,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from index import store
 
     settings = _settings(args)
-    manifest = store.read_manifest(settings.index_dir)
-    if manifest is None:
-        raise UserError(f"no published index in {settings.index_dir}; run `stemcell-qa build`")
-    _, version = _load(settings)
-    for doc in version.documents.values():
+    _, documents = store.published_documents(settings.index_dir)  # no model needed
+    for doc in documents:
         print(f"{doc.source_id}\t{doc.kind}\t{doc.title}\t{doc.url or '-'}")
     return 0
 
@@ -252,6 +251,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError("--watch needs --docs PATH: the local files or folders to watch")
     docs = [Path(p) for p in args.docs or []]
     plan = refresh_plan(settings, docs, not args.no_sources, args.watch)
+    if not args.allow_empty and plan is None:
+        from index import store
+
+        store.published_name(settings.index_dir)  # no index: one line and exit 2, no traceback
     run(settings, _embedder(), plan, args.allow_empty)
     return 0
 
@@ -378,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.evaluate import EvalError
     from corpus.local import DocumentError
     from corpus.sources import ManifestError
+    from corpus.verbatim import VerbatimError
     from index.build import BuildError
     from index.store import StoreError
 
@@ -392,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         ManifestError,
         BuildError,
         StoreError,
+        VerbatimError,
         ValidationError,
     ) as exc:
         print(f"stemcell-qa {args.command}: error: {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ from typing import Any
 
 from assistant.answer import Answerer
 from assistant.model import Answer
+from corpus.verbatim import SourceTexts, is_verbatim
 from index.store import IndexVersion
 
 _FOLD = {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'}
@@ -108,11 +109,18 @@ def supports(q: Question, source_id: str, text: str) -> bool:
     return any(fold(g) in folded for g in q.gold if g)
 
 
-def score(q: Question, answer: Answer, version: IndexVersion, tally: Tally) -> None:
-    """Add one response to the tally."""
+def score(
+    q: Question,
+    answer: Answer,
+    version: IndexVersion,
+    tally: Tally,
+    sources: SourceTexts | None = None,
+) -> None:
+    """Add one response to the tally; quotes are checked against the original source files
+    (`sources` keeps them read across calls)."""
     for sentence in answer.answer:
         doc = version.documents[sentence.source_id]
-        if doc.text[sentence.start : sentence.end] != sentence.text:
+        if not is_verbatim(doc, sentence.text, sentence.start, sentence.end, sources):
             tally.non_verbatim += 1
     if q.expect == "abstain":
         tally.out_of_scope += 1
@@ -133,9 +141,10 @@ def evaluate(
 ) -> dict[str, Any]:
     """Run every question and return the summary metrics."""
     tally = Tally()
+    sources = SourceTexts()
     for q in questions:
         began = time.perf_counter()
         answer = answerer.ask(version, q.question, q.history, mode=mode)
         tally.latencies.append((time.perf_counter() - began) * 1000)
-        score(q, answer, version, tally)
+        score(q, answer, version, tally, sources)
     return tally.summary()

@@ -30,6 +30,10 @@ def parse_duration(text: str) -> float | None:
     seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in pieces)
     return seconds or None
 
+# Upper bounds of the limits below; the HTTP schema refuses anything larger outright.
+QUESTION_CHARS_CAP = 5000
+HISTORY_CAP = 50
+
 
 class Settings(BaseSettings):
     """Where data lives, how the server listens and the limits it enforces."""
@@ -47,8 +51,10 @@ class Settings(BaseSettings):
     )
     log_questions: bool = Field(False, description="write question text to the log (opt-in)")
     reload_interval: float = Field(2.0, gt=0, description="seconds between index update checks")
-    max_question_chars: int = Field(500, ge=10, le=5000)
-    max_history: int = Field(10, ge=0, le=50)
+    # The one place these limits are set: the API, the CLI, the page (input maxlength) and
+    # chat.js (data-max-history) all take them from here.
+    max_question_chars: int = Field(500, ge=10, le=QUESTION_CHARS_CAP)
+    max_history: int = Field(10, ge=0, le=HISTORY_CAP)
     max_body_bytes: int = Field(16_384, ge=1024)
     fetch_timeout: float = Field(20.0, gt=0)
     fetch_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from corpus.ctgov import render_study
-from corpus.document import Document
+from corpus.document import Document, Origin
 from corpus.extract import ExtractError, Meta, extract_bytes
 from corpus.jats import XML_TYPES, extract_jats
 from corpus.local import Warn, load_local
@@ -31,16 +31,19 @@ def snapshot_documents(sources: list[Source], store: SnapshotStore, warn: Warn) 
             publisher=source.publisher,
             retrieved_at=meta.fetched_at,
         )
+        origin = Origin(str(store.body_path(meta).resolve()), meta.sha256)
         kind = meta.content_type.split(";")[0].strip().lower()
         try:
             if kind == "application/json":
-                documents.append(render_study(body, info))
+                doc = render_study(body, info)
             elif kind in XML_TYPES:  # article full text; links go to the manifest URL
-                documents.append(extract_jats(body, info))
+                doc = extract_jats(body, info)
             else:
-                documents.append(extract_bytes(body, meta.content_type, info))
+                doc = extract_bytes(body, meta.content_type, info)
         except ExtractError as exc:
             warn(f"{source.id}: skipped ({exc})")
+            continue
+        documents.append(replace(doc, origin=origin))
     return documents
 
 

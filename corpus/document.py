@@ -18,11 +18,26 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a document's text was read from, so quotes can be checked against the original.
+
+    `path` is the absolute path of a local file or of a stored snapshot body; `sha256` is the
+    hash of the bytes the document was made from (the whole file, or its JSONL line, `line`).
+    """
+
+    path: str
+    sha256: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Document:
     """Main text of one source plus the metadata shown beside its sentences.
 
     `text` is the exact extracted text; every offset downstream points into it.
     `pages` holds the start offset of each PDF page (empty for other formats).
+    `origin` says which file it came from (None for documents made in memory or read from an
+    index built before origins were recorded).
     """
 
     source_id: str
@@ -37,10 +52,11 @@ class Document:
     content_type: str = "text/plain"
     sections: tuple[Section, ...] = ()
     pages: tuple[int, ...] = field(default=())
+    origin: Origin | None = None
 
     def content_hash(self) -> str:
-        """sha256 over the text and the metadata that is shown or indexed."""
-        payload = json.dumps(self.to_dict(exclude=("retrieved_at",)), sort_keys=True)
+        """sha256 over the text and the metadata that is shown or indexed (not where it lives)."""
+        payload = json.dumps(self.to_dict(exclude=("retrieved_at", "origin")), sort_keys=True)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def section_at(self, offset: int) -> Section | None:
@@ -71,8 +87,10 @@ class Document:
         values = dict(data)
         sections = values.pop("sections", None) or []
         pages = values.pop("pages", None) or []
+        origin = values.pop("origin", None)  # absent in indexes built before it was recorded
         return cls(
             sections=tuple(Section(**s) for s in sections),
             pages=tuple(pages),
+            origin=Origin(**origin) if origin else None,
             **values,
         )

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from corpus.document import Document
+from corpus.document import Document, Origin
 from corpus.extract import ExtractError, Meta, extract_bytes, extract_plain
 from corpus.jats import extract_jats
 from corpus.sources import KINDS
@@ -71,12 +73,14 @@ def load_local(paths: list[Path], warn: Warn) -> list[Document]:
             documents.extend(load_jsonl(path, warn))
         else:
             meta = Meta(source_id=file_source_id(path, root))
+            raw = path.read_bytes()
+            origin = Origin(str(path.resolve()), hashlib.sha256(raw).hexdigest())
             try:
-                raw = path.read_bytes()
                 if content_type == "application/xml":
-                    documents.append(extract_jats(raw, meta))
+                    document = extract_jats(raw, meta)
                 else:
-                    documents.append(extract_bytes(raw, content_type, meta))
+                    document = extract_bytes(raw, content_type, meta)
+                documents.append(replace(document, origin=origin))
             except ExtractError as exc:
                 warn(f"{path}: skipped ({exc})")
     seen: set[str] = set()
@@ -100,7 +104,9 @@ def load_jsonl(path: Path, warn: Warn) -> list[Document]:
                 raise DocumentError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
             doc = _jsonl_document(path, number, record, warn)
             if doc is not None:
-                documents.append(doc)
+                digest = hashlib.sha256(line.rstrip("\r\n").encode("utf-8")).hexdigest()
+                origin = Origin(str(path.resolve()), digest, line=number)
+                documents.append(replace(doc, origin=origin))
     return documents
 
 

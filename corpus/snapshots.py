@@ -40,12 +40,16 @@ class SnapshotStore:
     def _dir(self, source_id: str) -> Path:
         return self.root / source_id
 
+    def body_path(self, meta: SnapshotMeta) -> Path:
+        """Where the body described by `meta` is stored."""
+        return self._dir(meta.source_id) / f"body-{meta.sha256[:16]}"
+
     def read(self, source_id: str) -> tuple[SnapshotMeta, bytes] | None:
         """The stored snapshot, or None when missing or not matching its recorded hash."""
         folder = self._dir(source_id)
         try:
             meta = SnapshotMeta(**json.loads((folder / "meta.json").read_text("utf-8")))
-            body = (folder / f"body-{meta.sha256[:16]}").read_bytes()
+            body = self.body_path(meta).read_bytes()
         except (OSError, ValueError, TypeError):
             return None
         if hashlib.sha256(body).hexdigest() != meta.sha256:
@@ -56,7 +60,7 @@ class SnapshotStore:
         """Store body and metadata, then drop the bodies no longer referenced."""
         folder = self._dir(meta.source_id)
         folder.mkdir(parents=True, exist_ok=True)
-        keep = f"body-{meta.sha256[:16]}"
+        keep = self.body_path(meta).name
         _atomic_write(folder / keep, body)
         _atomic_write(folder / "meta.json", json.dumps(asdict(meta), indent=2).encode("utf-8"))
         for old in folder.glob("body-*"):

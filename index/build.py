@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -121,12 +123,20 @@ def _manifest(
         },
         "tokenizer": TOKENIZER,
         "sources": {d.source_id: d.content_hash() for d in documents},
+        "origins": _origins_digest(documents),
         "counts": {
             "documents": len(documents),
             "chunks": len(chunks),
             "sentences": sum(len(c.sentences) for c in chunks),
         },
     }
+
+
+def _origins_digest(documents: list[Document]) -> str:
+    """One hash over where the documents were read from: moved or re-fetched files republish
+    (reusing chunks and embeddings) so quotes can still be checked against their source."""
+    origins = [[d.source_id, asdict(d.origin) if d.origin else None] for d in documents]
+    return hashlib.sha256(json.dumps(origins, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def _chunks(
@@ -155,7 +165,7 @@ def _chunks(
 
 def _unchanged(index_dir: Path, manifest: dict[str, Any]) -> bool:
     current = store.read_manifest(index_dir)
-    keys = ("model_id", "chunking", "ann", "tokenizer", "sources")
+    keys = ("model_id", "chunking", "ann", "tokenizer", "sources", "origins")
     return current is not None and all(current.get(k) == manifest[k] for k in keys)
 
 

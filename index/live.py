@@ -14,6 +14,8 @@ log = logging.getLogger("stemcell_qa.index")
 class LiveIndex:
     """Holds the current `IndexVersion`; a request takes one reference and keeps it throughout,
     so no response mixes versions and requests in flight finish on the version they started on.
+
+    `last_error` is the problem met by the latest reload check (None when it went well).
     """
 
     def __init__(self, index_dir: Path, model_id: str, dim: int) -> None:
@@ -21,7 +23,7 @@ class LiveIndex:
         self._model = (model_id, dim)
         self._current: store.IndexVersion | None = None
         self.last_error: str | None = None
-        self._failed: str | None = None
+        self._failed: tuple[str, str] | None = None  # a version that would not load, and why
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -33,39 +35,68 @@ class LiveIndex:
     def refresh(self) -> bool:
         """Load the published version if it changed; keep the old one if the new one is bad.
 
-        Raises `IndexLoadError` only when there is no good version at all to serve.
+        Any failure (an unreadable `CURRENT`, a damaged version, an unexpected exception while
+        loading) is recorded in `last_error` and logged once; a version that failed to load is
+        not retried until `CURRENT` names another. Raises `IndexLoadError` only when there is
+        no good version at all to serve.
         """
         with self._lock:
-            name = store.current_name(self.index_dir)
             loaded = self._current.name if self._current else None
-            if name is None or name == loaded or name == self._failed:
-                if name is None and loaded is None:
+            pointer = self.index_dir / "CURRENT"
+            try:
+                name = store.read_pointer(self.index_dir)
+            except Exception as exc:
+                return self._keep(loaded, _describe(exc, str(pointer)), exc)
+            if name is None:
+                if loaded is None:
                     raise store.IndexLoadError(
                         f"index directory {self.index_dir} has no published version; "
                         f"run `stemcell-qa build --index {self.index_dir} --docs PATH` first"
                     )
+                return self._keep(loaded, f"{pointer} is missing or empty", None)
+            if self._failed and name == self._failed[0]:
+                return self._keep(loaded, self._failed[1], None)
+            if name == loaded:
+                self._recovered(f"{pointer} names version {name} again; serving it")
                 return False
             try:
                 version = store.load(self.index_dir, *self._model, name=name)
-            except store.IndexLoadError as exc:
-                self.last_error, self._failed = str(exc), name
-                if self._current is None:
-                    raise
-                log.error("keeping index version %s: %s", loaded, exc)
-                return False
-            self._current, self.last_error, self._failed = version, None, None
+            except Exception as exc:
+                message = _describe(exc, f"index version {name}")
+                self._failed = (name, message)
+                return self._keep(loaded, message, exc)
+            self._current, self._failed = version, None
+            self._recovered(None)
             log.info("serving index version %s (%d chunks)", name, len(version.chunks))
             return True
 
+    def _keep(self, loaded: str | None, message: str, exc: Exception | None) -> bool:
+        """Record a failed check; keep serving `loaded`, or raise when there is nothing to serve."""
+        if message != self.last_error:  # each new problem once, not on every poll
+            unexpected = exc is not None and not isinstance(exc, store.IndexLoadError)
+            log.error("keeping index version %s: %s", loaded, message, exc_info=unexpected)
+        self.last_error = message
+        if loaded is None:
+            raise store.IndexLoadError(message) from None
+        return False
+
+    def _recovered(self, note: str | None) -> None:
+        if self.last_error is not None and note:
+            log.info("%s", note)
+        self.last_error = None
+
     def start(self, interval: float) -> None:
-        """Poll for newly published versions every `interval` seconds in a daemon thread."""
+        """Poll for newly published versions every `interval` seconds in a daemon thread that
+        survives any failure of a single check."""
 
         def run() -> None:
             while not self._stop.wait(interval):
                 try:
                     self.refresh()
-                except store.IndexLoadError as exc:
-                    self.last_error = str(exc)
+                except store.IndexLoadError:
+                    pass  # nothing to serve yet; refresh recorded why
+                except Exception:  # the thread must outlive any single bad check
+                    log.exception("index reload check failed")
 
         self._thread = threading.Thread(target=run, name="index-reload", daemon=True)
         self._thread.start()
@@ -75,3 +106,10 @@ class LiveIndex:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)
+
+
+def _describe(exc: Exception, what: str) -> str:
+    """One line for the log and /readyz; unexpected exceptions are named by their type."""
+    if isinstance(exc, store.IndexLoadError):
+        return str(exc)
+    return f"{what}: {type(exc).__name__}: {exc}"

@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from index.lexical import Lexical
 
 FORMAT = 1
 KEEP_VERSIONS = 3
+_VERSION_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,199}")
 
 
 class StoreError(Exception):
@@ -95,11 +97,30 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def current_name(index_dir: Path) -> str | None:
-    """Name of the published version, or None."""
+def read_pointer(index_dir: Path) -> str | None:
+    """Name of the published version, None when nothing is published, or `IndexLoadError`
+    when `CURRENT` cannot be read or does not hold a version name."""
+    pointer = index_dir / "CURRENT"
     try:
-        return (index_dir / "CURRENT").read_text("utf-8").strip() or None
+        name = pointer.read_bytes().decode("utf-8").strip()
     except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise IndexLoadError(f"{pointer} cannot be read ({why})") from None
+    if not name:
+        return None
+    if not _VERSION_NAME.fullmatch(name):
+        raise IndexLoadError(f"{pointer} does not hold a version name ({name[:40]!r})")
+    return name
+
+
+def current_name(index_dir: Path) -> str | None:
+    """Name of the published version, or None (also when `CURRENT` is unreadable: a build then
+    publishes a fresh version over it)."""
+    try:
+        return read_pointer(index_dir)
+    except IndexLoadError:
         return None
 
 
@@ -132,6 +153,8 @@ def write_version(
     for path in [*_files(staging), staging / "manifest.json"]:
         with path.open("rb") as handle:
             os.fsync(handle.fileno())
+    for folder in [p for p in staging.rglob("*") if p.is_dir()] + [staging]:
+        _fsync_dir(folder)  # the files' directory entries, so the version is whole after a crash
     return staging
 
 
@@ -140,6 +163,10 @@ def publish(index_dir: Path, staging: Path, name: str) -> None:
     versions = index_dir / "versions"
     versions.mkdir(exist_ok=True)
     os.rename(staging, versions / name)
+    # a rename is durable only once the directories holding the old and new names are synced:
+    # without this a power cut can lose a publish that was already logged
+    _fsync_dir(versions)
+    _fsync_dir(index_dir)
     pointer = index_dir / ".CURRENT.tmp"
     with pointer.open("w", encoding="utf-8") as handle:
         handle.write(name + "\n")
@@ -150,6 +177,7 @@ def publish(index_dir: Path, staging: Path, name: str) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
+    """Flush a directory's entries (new, renamed or removed names) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -185,9 +213,10 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     if name is None:
         return None
     try:
-        return json.loads((index_dir / "versions" / name / "manifest.json").read_text("utf-8"))
+        manifest = json.loads((index_dir / "versions" / name / "manifest.json").read_text("utf-8"))
     except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def _read_chunks(path: Path) -> list[Chunk]:
@@ -212,7 +241,7 @@ def published_chunks(index_dir: Path) -> tuple[dict[str, Any], list[Chunk]] | No
         if expected is None or _sha256(path) != expected:
             return None
         return manifest, _read_chunks(path)
-    except (OSError, ValueError, TypeError, KeyError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
@@ -221,10 +250,28 @@ def published_name(index_dir: Path) -> str:
     hint = f"run `stemcell-qa build --index {index_dir} --docs PATH` first"
     if not index_dir.is_dir():
         raise IndexLoadError(f"index directory {index_dir} does not exist; {hint}")
-    name = current_name(index_dir)
+    name = read_pointer(index_dir)
     if name is None:
         raise IndexLoadError(f"index directory {index_dir} has no published version; {hint}")
     return name
+
+
+def published_documents(index_dir: Path) -> tuple[str, list[Document]]:
+    """Name and documents of the published version (checksum-verified), without loading the
+    model or the vectors; `IndexLoadError` says what is wrong."""
+    name = published_name(index_dir)
+    manifest = read_manifest(index_dir)
+    path = index_dir / "versions" / name / "documents.jsonl"
+    files = (manifest or {}).get("files")
+    entry = files.get("documents.jsonl") if isinstance(files, dict) else None
+    expected = entry.get("sha256") if isinstance(entry, dict) else None
+    try:
+        if expected is None or _sha256(path) != expected:
+            raise IndexLoadError(f"index version {name}: documents.jsonl is corrupted; rebuild it")
+        with path.open(encoding="utf-8") as lines:
+            return name, [Document.from_dict(json.loads(line)) for line in lines]
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexLoadError(f"index version {name} is unreadable ({exc}); rebuild it") from None
 
 
 def load(index_dir: Path, model_id: str, dim: int, name: str | None = None) -> IndexVersion:
@@ -262,8 +309,13 @@ def _checked_manifest(path: Path, model_id: str, dim: int) -> dict[str, Any]:
         raise IndexLoadError(
             f"index version {name} has no manifest.json (missing or deleted)"
         ) from None
+    except OSError as exc:
+        why = f"index version {name}: manifest.json cannot be read ({exc.strerror or exc})"
+        raise IndexLoadError(why) from None
     except ValueError:
         raise IndexLoadError(f"index version {name}: manifest.json is corrupted") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
+        raise IndexLoadError(f"index version {name}: manifest.json is not an index manifest")
     if manifest.get("format") != FORMAT:
         raise IndexLoadError(
             f"index version {name} has format {manifest.get('format')}, "

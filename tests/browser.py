@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -13,8 +12,10 @@ from typing import Any
 
 import pytest
 import uvicorn
+from playwright.sync_api import sync_playwright
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.conftest import CHROMIUM
+
 # Chromium as root on a closed network: no sandbox, no background calls home.
 FLAGS = [
     "--no-sandbox",
@@ -29,7 +30,7 @@ MARKS = [
     pytest.mark.browser,
     pytest.mark.skipif(
         not Path(CHROMIUM).exists(),
-        reason="Debian's chromium is not installed (.ci/run installs it)",
+        reason=f"Debian's chromium is not installed at {CHROMIUM} (.ci/run installs it)",
     ),
 ]
 
@@ -57,8 +58,7 @@ def serve(app: Any) -> Iterator[str]:
 @contextmanager
 def browser() -> Iterator[Any]:
     """A headless Chromium browser (Playwright), closed afterwards."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as pw:
+    with sync_playwright() as pw:
         launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         try:
             yield launched

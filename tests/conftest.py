@@ -1,8 +1,15 @@
-"""Shared fixtures: the real model (loaded once), a seed-article index, a fake embedder."""
+"""Shared fixtures: the real model (loaded once), a seed-article index, a fake embedder.
+
+Locally, tests that need `../shared` or Chromium are skipped with their reason when these are
+absent. With `CI` set (as `.ci/run` runs), nothing may be missing or skipped: the run stops at
+once with one line naming what is missing, and a run that skipped any test fails.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,18 +23,71 @@ from index.build import build
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-SEED = SHARED / "corpus" / "are-stem-cell-products-safe.txt"
-MEDQUAD = SHARED / "corpus" / "medquad" / "topical.jsonl"
+SEED_PARTS = ("corpus", "are-stem-cell-products-safe.txt")
+NO_SHARED = f"{SHARED} (the shared corpus) is not beside the project"
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright drives it, never a downloaded build
+
+
+def in_ci() -> bool:
+    """True when running under CI (the `CI` variable set, as CI services and `.ci/run` do)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing_for_ci() -> list[str]:
+    """What the full suite needs that this machine lacks."""
+    missing = []
+    if not (SHARED / "corpus").is_dir() or not (SHARED / "eval").is_dir():
+        missing.append(f"{SHARED} (the shared test material) is not beside the project")
+    if not Path(CHROMIUM).exists():
+        missing.append(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("Playwright is not installed (make install)")
+    return missing
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under CI, stop before collecting anything when the suite could not run in full (pytest
+    prints a usage error as the one line `ERROR: ...` and exits with code 4)."""
+    if in_ci() and (missing := missing_for_ci()):
+        raise pytest.UsageError("CI cannot run every test: " + "; ".join(missing))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that read ../shared are skipped with a reason when it is absent."""
+    """Tests that read ../shared are skipped with a reason when it is absent (locally)."""
     if SHARED.is_dir():
         return
-    skip = pytest.mark.skip(reason=f"{SHARED} (the shared corpus) is not beside the project")
+    skip = pytest.mark.skip(reason=NO_SHARED)
     for item in items:
         if "shared" in item.fixturenames:
             item.add_marker(skip)
+
+
+def _skipped(config: pytest.Config) -> int:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return len(reporter.stats.get("skipped", [])) if reporter else 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI a skipped test is a failure: the browser or a shared file went untested."""
+    if in_ci() and exitstatus == pytest.ExitCode.OK and _skipped(session.config):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    """Say why a CI run with skips failed."""
+    if in_ci() and (skipped := _skipped(config)):
+        terminalreporter.write_line(f"CI: {skipped} test(s) skipped; under CI every test must run")
+
+
+def shared_file(*parts: str) -> Path:
+    """A file under ../shared for code that is not a test function (helpers, fixtures); the
+    calling test is skipped, like the users of the `shared` fixture, when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(NO_SHARED)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -88,8 +148,8 @@ def fake_embedder() -> FakeEmbedder:
 
 
 def seed_documents() -> list[Document]:
-    """The seed article as a document."""
-    return load_local([SEED], lambda message: None)
+    """The seed article as a document (the calling test is skipped when ../shared is absent)."""
+    return load_local([shared_file(*SEED_PARTS)], lambda message: None)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from assistant.answer import source_info
-from web.deps import AnswererDep, SettingsDep, VersionDep
+from web.deps import AnswererDep, LiveDep, SettingsDep, VersionDep
 from web.schemas import (
     QUESTION_CAP,
     AnswerOut,
@@ -73,12 +73,13 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=ReadyOut, responses=_ERRORS)
-def readyz(version: VersionDep) -> ReadyOut:
-    """An index is loaded: which version, how large."""
+def readyz(version: VersionDep, live: LiveDep) -> ReadyOut:
+    """An index is loaded: which version, how large, and the last reload error if any."""
     return ReadyOut(
         status="ready",
         index_version=version.name,
         documents=len(version.documents),
         chunks=len(version.chunks),
         built_at=version.manifest.get("built_at"),
+        last_reload_error=live.last_error,
     )

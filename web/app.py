@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -88,6 +88,9 @@ def create_app(
         max_body=settings.max_body_bytes,
         limiter=limiter,
         trusted_proxies=settings.trusted_proxies,
+        refuse=lambda scope, status, detail, headers: _error_response(
+            app, Request(scope), status, detail, headers
+        ),
     )
     _errors(app)
     return app
@@ -134,22 +137,39 @@ def _wants_html(request: Request) -> bool:
     )
 
 
+# What a person sees on the page for refusals whose JSON detail is written for programs.
+_PAGE_TEXT = {
+    413: "That was more text than this page accepts at once. Please shorten the question.",
+    429: "Too many questions at once. Please wait a minute and try again.",
+}
+
+
+def _error_response(
+    app: FastAPI,
+    request: Request,
+    status: int,
+    detail: Any,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The one error shape: an HTML page for the browser's pages, JSON `{"detail"}` otherwise."""
+    if _wants_html(request):
+        page = _PAGE_TEXT.get(status, detail)
+        response: Response = app.state.templates.TemplateResponse(
+            request, "error.html", {"status": status, "detail": page}, status_code=status
+        )
+    else:
+        response = JSONResponse({"detail": detail}, status_code=status)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
 def _errors(app: FastAPI) -> None:
     """One place that turns exceptions into responses: JSON for the API, HTML for pages."""
 
-    def render(request: Request, status: int, detail: Any) -> Any:
-        if _wants_html(request):
-            return app.state.templates.TemplateResponse(
-                request, "error.html", {"status": status, "detail": detail}, status_code=status
-            )
-        return JSONResponse({"detail": detail}, status_code=status)
-
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
-        response = render(request, exc.status_code, exc.detail)
-        for key, value in (exc.headers or {}).items():
-            response.headers[key] = value
-        return response
+        return _error_response(app, request, exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Any:
@@ -157,11 +177,11 @@ def _errors(app: FastAPI) -> None:
             {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
-        return render(request, 422, errors)
+        return _error_response(app, request, 422, errors)
 
     @app.exception_handler(QuestionError)
     async def bad_question(request: Request, exc: QuestionError) -> Any:
-        return render(request, 422, str(exc))
+        return _error_response(app, request, 422, str(exc))
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Any:

@@ -8,6 +8,7 @@ from fastapi import Depends, HTTPException, Request
 
 from assistant.answer import Answerer
 from assistant.settings import Settings
+from index.live import LiveIndex
 from index.store import IndexVersion
 
 
@@ -25,6 +26,12 @@ def get_version(request: Request) -> IndexVersion:
     return version
 
 
+def get_live(request: Request) -> LiveIndex:
+    """The process's live index (the version served and the state of its reload checks)."""
+    live: LiveIndex = request.app.state.live
+    return live
+
+
 def get_answerer(request: Request) -> Answerer:
     """The process's answerer (model loaded once in the lifespan)."""
     return request.app.state.answerer
@@ -36,5 +43,6 @@ def get_settings(request: Request) -> Settings:
 
 
 VersionDep = Annotated[IndexVersion, Depends(get_version)]
+LiveDep = Annotated[LiveIndex, Depends(get_live)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("stemcell_qa.access")
@@ -26,12 +27,13 @@ SECURITY_HEADERS = {
 }
 
 
-async def _send_json(send: Send, status: int, detail: str, headers: dict[str, str]) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.encode(), v.encode()) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+# Builds the response for a refused request: (scope, status, detail, headers) -> an ASGI app.
+Refusal = Callable[[Scope, int, str, dict[str, str]], ASGIApp]
+
+
+def json_refusal(scope: Scope, status: int, detail: str, headers: dict[str, str]) -> ASGIApp:
+    """The API's error shape, `{"detail": ...}`."""
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
 class GuardMiddleware:
@@ -39,12 +41,18 @@ class GuardMiddleware:
     without their query strings or bodies (questions stay out of logs)."""
 
     def __init__(
-        self, app: ASGIApp, max_body: int, limiter: RateLimiter | None, trusted_proxies: list[str]
+        self,
+        app: ASGIApp,
+        max_body: int,
+        limiter: RateLimiter | None,
+        trusted_proxies: list[str],
+        refuse: Refusal = json_refusal,
     ) -> None:
         self.app = app
         self.max_body = max_body
         self.limiter = limiter
         self.trusted = set(trusted_proxies)
+        self.refuse = refuse  # the app renders refusals: a page for the form, JSON for the API
 
     def client(self, scope: Scope) -> str:
         """The client address; X-Forwarded-For only counts when sent by a trusted proxy."""
@@ -94,8 +102,9 @@ class GuardMiddleware:
         self, scope: Scope, receive: Receive, send: Send, status_seen: dict[str, int]
     ) -> None:
         declared = dict(scope.get("headers", [])).get(b"content-length")
+        too_large = f"request body is over {self.max_body} bytes"
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await _send_json(send, 413, f"request body is over {self.max_body} bytes", {})
+            await self.refuse(scope, 413, too_large, {})(scope, receive, send)
             return
         asks = scope["path"] in ("/ask", "/turn") or (
             scope["path"] == "/" and scope["method"] == "POST"
@@ -103,12 +112,9 @@ class GuardMiddleware:
         if self.limiter and asks:  # only asking costs quota; reading the page does not
             wait = self.limiter.hit(self.client(scope))
             if wait > 0:
-                await _send_json(
-                    send,
-                    429,
-                    "too many requests; try again shortly",
-                    {"retry-after": str(math.ceil(wait))},
-                )
+                retry = {"retry-after": str(math.ceil(wait))}
+                refusal = self.refuse(scope, 429, "too many requests; try again shortly", retry)
+                await refusal(scope, receive, send)
                 return
         received = 0
 
@@ -125,7 +131,7 @@ class GuardMiddleware:
             await self.app(scope, capped_receive, send)
         except _BodyTooLarge:
             if not status_seen["status"]:
-                await _send_json(send, 413, f"request body is over {self.max_body} bytes", {})
+                await self.refuse(scope, 413, too_large, {})(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):

@@ -82,7 +82,9 @@ def _render(
     base = {
         "covered": covered_sources(request),
         "max_chars": settings.max_question_chars,
+        "max_history": settings.max_history,
         "history": [],
+        "carry": [],
         "answer": None,
         "quotes": [],
         "error": None,
@@ -100,6 +102,10 @@ def home(request: Request) -> HTMLResponse:
     return _render(request, {})
 
 
+def _last(items: list[str], count: int) -> list[str]:
+    return items[-count:] if count > 0 else []
+
+
 def _turn(
     request: Request,
     answerer: AnswererDep,
@@ -107,8 +113,11 @@ def _turn(
     question: str,
     history: list[str],
 ) -> tuple[dict[str, Any], int]:
-    history = [h for h in history if h.strip()][-settings.max_history :]
-    context: dict[str, Any] = {"asked": question, "history": history}
+    """One question answered for the page. History is checked like the API checks it (over the
+    limit is refused with 422); the page itself only ever carries the last `max_history`
+    questions forward, and says so."""
+    earlier = _last([h for h in history if h.strip()], settings.max_history)
+    context: dict[str, Any] = {"asked": question, "history": earlier, "carry": earlier}
     version = request.app.state.live.current()
     if version is None:
         return {**context, "error": "The answer service is not ready yet."}, 503
@@ -116,7 +125,8 @@ def _turn(
         answer = answer_out(answerer.ask(version, question, history))
     except QuestionError as exc:
         return {**context, "error": str(exc)}, 422
-    return {**context, "answer": answer, "quotes": quotes(answer)}, 200
+    carry = _last([*earlier, question.strip()], settings.max_history)
+    return {**context, "answer": answer, "quotes": quotes(answer), "carry": carry}, 200
 
 
 @router.post("/", response_class=HTMLResponse)

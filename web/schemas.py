@@ -7,11 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.model import Answer
+from assistant.settings import HISTORY_CAP
+from assistant.settings import QUESTION_CHARS_CAP as QUESTION_CAP
 
-# Hard caps of the schema; the configured limits (STEMCELL_QA_MAX_QUESTION_CHARS, default 500,
-# and STEMCELL_QA_MAX_HISTORY, default 10) are checked on top and answered with 422 too.
-QUESTION_CAP = 5000
-HISTORY_CAP = 50
+# The schema refuses anything over the hard caps; the configured limits (`Settings`:
+# STEMCELL_QA_MAX_QUESTION_CHARS and STEMCELL_QA_MAX_HISTORY) are checked on top, also with 422.
 
 
 class AskRequest(BaseModel):
@@ -96,13 +96,17 @@ class SourcesOut(BaseModel):
 
 
 class ReadyOut(BaseModel):
-    """Readiness: which index version is served and its size."""
+    """Readiness: which index version is served, its size, and how the last reload check went."""
 
     status: Literal["ready"]
     index_version: str
     documents: int
     chunks: int
     built_at: str | None
+    last_reload_error: str | None = Field(
+        description="why the latest check for a newly published index version failed (the "
+        "version above is still served); null when the check went well"
+    )
 
 
 class ErrorOut(BaseModel):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant import cli
-from tests.conftest import SEED
+from tests.conftest import SEED_PARTS
 
 
 @pytest.fixture(autouse=True)
@@ -31,10 +31,10 @@ def test_malformed_jsonl_is_reported_with_file_and_line(tmp_path: Path, capsys) 
 
 
 def test_build_ask_and_eval_round_trip(tmp_path: Path, capsys, shared: Path) -> None:  # type: ignore[no-untyped-def]
-    index = str(tmp_path / "index")
-    assert cli.main(["build", "--no-sources", "--docs", str(SEED), "--index", index]) == 0
+    seed, index = shared.joinpath(*SEED_PARTS), str(tmp_path / "index")
+    assert cli.main(["build", "--no-sources", "--docs", str(seed), "--index", index]) == 0
     assert "embedded" in capsys.readouterr().out
-    assert cli.main(["build", "--no-sources", "--docs", str(SEED), "--index", index]) == 0
+    assert cli.main(["build", "--no-sources", "--docs", str(seed), "--index", index]) == 0
     assert "up to date" in capsys.readouterr().out
 
     assert cli.main(["ask", "What is stem cell tourism?", "--json", "--index", index]) == 0
@@ -54,6 +54,71 @@ def test_build_ask_and_eval_round_trip(tmp_path: Path, capsys, shared: Path) -> 
     assert fused["hit@3"] >= 0.9 and fused["abstain_rate"] == 1.0
 
 
-def test_empty_question_is_refused(tmp_path: Path, seed_index: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def _no_model() -> None:
+    raise AssertionError("the model was loaded")
+
+
+def test_empty_question_is_refused_before_the_model_loads(
+    tmp_path: Path,
+    seed_index: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "_embedder", _no_model)
     assert cli.main(["ask", "   ", "--index", str(seed_index)]) == 2
     assert "empty" in capsys.readouterr().err
+    assert cli.main(["ask", "   ", "--index", str(tmp_path / "none")]) == 2  # question first
+    assert "empty" in capsys.readouterr().err
+
+
+def test_sources_lists_the_index_without_the_model(
+    seed_index: Path,
+    shared: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "_embedder", _no_model)
+    assert cli.main(["sources", "--index", str(seed_index)]) == 0
+    title = shared.joinpath(*SEED_PARTS).read_text("utf-8").splitlines()[0]
+    assert capsys.readouterr().out.split("\t")[:3] == [
+        "are-stem-cell-products-safe",
+        "other",
+        title,
+    ]
+
+
+@pytest.mark.parametrize("command", [["sources"], ["serve"]])
+def test_sources_and_serve_without_an_index_are_one_line_and_exit_2(
+    tmp_path: Path,
+    command: list[str],
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn
+
+    def no_server(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the server was started")
+
+    monkeypatch.setattr(uvicorn, "run", no_server)
+    monkeypatch.setattr(cli, "_embedder", _no_model)
+    assert cli.main([*command, "--index", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "stemcell-qa build" in err and "Traceback" not in err
+
+
+def test_eval_on_an_index_without_document_origins_says_to_rebuild(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    from corpus.extract import Meta, extract_plain
+    from index.build import build
+
+    text = b"Clinic note\nStem cell tourism carries risks for patients who travel."
+    build([extract_plain(text, Meta(source_id="note"))], tmp_path / "index", embedder)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "1", "question": "What is stem cell tourism?"}) + "\n")
+    args = ["eval", "--index", str(tmp_path / "index"), "--questions", str(questions)]
+    assert cli.main([*args, "--mode", "fused"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "does not record the file" in err and "--force" in err

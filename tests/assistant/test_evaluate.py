@@ -1,8 +1,14 @@
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
 
 from assistant.calibrate import Evidence, best_threshold, fit
-from assistant.evaluate import Question, Tally, fold, score, supports
+from assistant.evaluate import Question, Tally, evaluate, fold, score, supports
 from assistant.model import Answer, AnswerSentence, Passage
+from corpus.document import Document
+from corpus.local import load_local
 
 
 def _question(**changes: object) -> Question:
@@ -24,30 +30,59 @@ def test_fold_ignores_case_whitespace_and_curly_quotes() -> None:
     assert not supports(_question(), "doc", "Parkinson's disease")
 
 
-def _answer(texts: list[str], passages: list[str]) -> Answer:
-    sentences = tuple(AnswerSentence(t, "doc", "doc#0", 0, len(t), None, 1.0) for t in texts)
+def _quote(doc: Document, text: str) -> AnswerSentence:
+    start = doc.text.find(text)
+    return AnswerSentence(text, doc.source_id, "doc#0", start, start + len(text), None, 1.0)
+
+
+def _answer(sentences: list[AnswerSentence], passages: list[str]) -> Answer:
     chunks = tuple(
         Passage(f"doc#{i}", "doc", t, (), 1.0, None, "", 0, len(t)) for i, t in enumerate(passages)
     )
-    return Answer("?", "answered" if texts else "no_answer", sentences, chunks, {}, "v1")
+    status = "answered" if sentences else "no_answer"
+    return Answer("?", status, tuple(sentences), chunks, {}, "v1")
 
 
-class _Version:
-    def __init__(self, text: str) -> None:
-        self.documents = {"doc": type("D", (), {"text": text})()}
+def _source(tmp_path: Path, text: str) -> Document:
+    """A document read from a real file (the file is what quotes are checked against)."""
+    (tmp_path / "doc.txt").write_text(text)
+    (doc,) = load_local([tmp_path / "doc.txt"], print)
+    return doc
 
 
-def test_score_counts_hits_ranks_and_non_verbatim_sentences() -> None:
+def test_score_counts_hits_ranks_and_non_verbatim_sentences(tmp_path: Path) -> None:
     tally = Tally()
     good = "Huntington's disease trial."
-    version = _Version(good)
-    score(_question(), _answer(["Other.", good], ["x", "y", good]), version, tally)  # type: ignore[arg-type]
+    doc = _source(tmp_path, good + "\n")
+    version = SimpleNamespace(documents={"doc": doc})
+    other = AnswerSentence("Other.", "doc", "doc#0", 0, 6, None, 1.0)  # not the text at 0..6
+    score(_question(), _answer([other, _quote(doc, good)], ["x", "y", good]), version, tally)  # type: ignore[arg-type]
     score(_question(expect="abstain", gold=[]), _answer([], ["x"]), version, tally)  # type: ignore[arg-type]
     summary = tally.summary()
     assert (summary["hit@1"], summary["hit@3"]) == (0.0, 1.0)
     assert summary["mrr@10"] == round(1 / 3, 4) and summary["recall@5"] == 1.0
     assert summary["abstain_rate"] == 1.0 and summary["answered_rate"] == 1.0
     assert summary["non_verbatim"] == 1  # "Other." is not the document's text at 0..6
+
+
+def test_eval_counts_a_quote_that_matches_the_index_but_not_the_source_file(
+    tmp_path: Path,
+) -> None:
+    doc = _source(tmp_path, "Trial news\nA trial for Huntington’s disease starts.\nIt enrols 12.\n")
+    # the index holds altered text (as a faulty extraction would make): the quote matches it
+    indexed = replace(doc, text=doc.text.replace("12", "21"))
+    injected = _quote(indexed, "It enrols 21.")
+    assert indexed.text[injected.start : injected.end] == injected.text
+    fine = _quote(indexed, "A trial for Huntington’s disease starts.")
+    answerer = SimpleNamespace(ask=lambda *args, **kwargs: _answer([fine, injected], []))
+    questions = [_question(id="a"), _question(id="b")]
+    report = evaluate(answerer, SimpleNamespace(documents={"doc": indexed}), questions)  # type: ignore[arg-type]
+    assert report["non_verbatim"] == 2  # the injected sentence, once per question
+    honest = SimpleNamespace(
+        ask=lambda *args, **kwargs: _answer([_quote(doc, "It enrols 12.")], [])
+    )
+    report = evaluate(honest, SimpleNamespace(documents={"doc": doc}), questions)  # type: ignore[arg-type]
+    assert report["non_verbatim"] == 0
 
 
 def test_threshold_sits_in_the_middle_of_the_gap() -> None:

@@ -74,6 +74,25 @@ def test_unchanged_corpus_publishes_nothing(tmp_path: Path) -> None:
     assert forced.published and forced.version != first.version and forced.embedded == 0
 
 
+def test_moved_source_file_republishes_its_new_origin_without_re_embedding(
+    tmp_path: Path,
+) -> None:
+    from corpus.local import load_local
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    (first / "note.txt").write_text("Clinic note\nStem cell injections were audited.\n")
+    index_dir = tmp_path / "index"
+    build(load_local([first], print), index_dir, FakeEmbedder())
+    assert not build(load_local([first], print), index_dir, FakeEmbedder()).published
+    first.rename(second)
+    embedder = FakeEmbedder()
+    report = build(load_local([second], print), index_dir, embedder)
+    assert report.published and report.embedded == 0
+    origin = load(index_dir, embedder).documents["note"].origin
+    assert origin is not None and origin.path == str((second / "note.txt").resolve())
+
+
 def test_removed_document_disappears_from_search(tmp_path: Path) -> None:
     embedder = FakeEmbedder()
     build(fixture_docs(), tmp_path, embedder)
@@ -118,12 +137,13 @@ def test_empty_corpus_is_refused_and_previous_version_kept(tmp_path: Path) -> No
 
 
 def test_second_build_on_the_same_index_fails_clearly(tmp_path: Path) -> None:
+    docs = fixture_docs()
     with store.build_lock(tmp_path):
         outcome: list[BaseException] = []
 
         def other() -> None:
             try:
-                build(fixture_docs(), tmp_path, FakeEmbedder())
+                build(docs, tmp_path, FakeEmbedder())
             except BaseException as exc:
                 outcome.append(exc)
 

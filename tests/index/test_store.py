@@ -80,3 +80,42 @@ def test_live_index_switches_to_new_version_and_keeps_old_on_a_bad_one(built: Pa
     (_current(built) / "vectors.npy").write_bytes(b"broken")
     assert not live.refresh()
     assert live.current() is second and "vectors.npy" in str(live.last_error)
+
+
+def test_publish_syncs_the_parent_directories_after_each_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_rename, real_replace = os.fsync, os.rename, os.replace
+
+    def fsync(fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if os.path.isdir(path):
+            events.append(("fsync-dir", path))
+        real_fsync(fd)
+
+    def rename(src: str | Path, dst: str | Path) -> None:
+        real_rename(src, dst)
+        events.append(("rename", str(dst)))
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        real_replace(src, dst)
+        events.append(("rename", str(dst)))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "replace", replace)
+    name = build(fixture_docs(), tmp_path, FakeEmbedder()).version
+    monkeypatch.undo()
+
+    index_dir, versions = str(tmp_path.resolve()), str((tmp_path / "versions").resolve())
+    moved = events.index(("rename", str(tmp_path / "versions" / str(name))))
+    switched = events.index(("rename", str(tmp_path / "CURRENT")))
+    after_move, after_switch = events[moved + 1 : switched], events[switched + 1 :]
+    assert ("fsync-dir", versions) in after_move  # the version's new name
+    assert ("fsync-dir", index_dir) in after_move  # the staging name gone
+    assert ("fsync-dir", index_dir) in after_switch  # the new CURRENT
+    staged = [path for kind, path in events[:moved] if kind == "fsync-dir"]
+    assert any(Path(path).name.startswith(".staging-") for path in staged)

@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from assistant.settings import Settings
+from corpus.verbatim import is_verbatim
 from tests.web.conftest import make_client
+
+LIMITS = Settings()  # the configured limits (the lead may change the defaults; tests follow)
 
 ANSWER_FIELDS = {"text", "source_id", "chunk_id", "start", "end", "link", "score"}
 PASSAGE_FIELDS = {"chunk_id", "source_id", "text", "highlights", "score", "link", "section"}
@@ -25,8 +29,8 @@ def test_ask_returns_the_answer_object_with_verbatim_sentences(
     assert body["status"] == "answered" and body["index_version"] == seed_version.name
     for sentence in body["answer"]:
         assert set(sentence) >= ANSWER_FIELDS
-        text = seed_version.documents[sentence["source_id"]].text
-        assert sentence["text"] == text[sentence["start"] : sentence["end"]]
+        doc = seed_version.documents[sentence["source_id"]]
+        assert is_verbatim(doc, sentence["text"], sentence["start"], sentence["end"])
     assert set(body["passages"][0]) >= PASSAGE_FIELDS
     assert all(set(s) >= SOURCE_FIELDS for s in body["sources"].values())
 
@@ -59,10 +63,16 @@ def test_out_of_scope_question_is_declined(client: TestClient) -> None:
     [
         ({"question": ""}, "at least 1 character"),
         ({"question": "   "}, "empty"),
-        ({"question": "x" * 600}, "longer than 500"),
+        (
+            {"question": "x" * (LIMITS.max_question_chars + 1)},
+            f"longer than {LIMITS.max_question_chars}",
+        ),
         ({"question": 42}, "valid string"),
         ({"question": "ok?", "history": "not a list"}, "valid list"),
-        ({"question": "ok?", "history": ["q"] * 11}, "more than 10"),
+        (
+            {"question": "ok?", "history": ["q"] * (LIMITS.max_history + 1)},
+            f"more than {LIMITS.max_history}",
+        ),
         ({}, "Field required"),
         ({"question": "ok?", "extra": 1}, "Extra inputs"),
     ],

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -15,7 +16,7 @@ from assistant.settings import Settings
 from corpus.local import load_local
 from index.build import build
 from tests.browser import MARKS, ask, browser, serve
-from tests.conftest import SEED
+from tests.conftest import SEED_PARTS
 from web.app import create_app
 
 pytestmark = MARKS
@@ -41,7 +42,9 @@ def source_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory, source_site: str, embedder) -> Path:  # type: ignore[no-untyped-def]
+def index_dir(  # type: ignore[no-untyped-def]
+    tmp_path_factory: pytest.TempPathFactory, source_site: str, embedder, shared: Path
+) -> Path:
     """The seed article plus one linked web source."""
     folder = tmp_path_factory.mktemp("browser-index")
     jsonl = folder / "news.jsonl"
@@ -58,7 +61,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, source_site: str, embedd
         )
         + "\n"
     )
-    build(load_local([SEED, jsonl], print), folder / "index", embedder)
+    build(load_local([shared.joinpath(*SEED_PARTS), jsonl], print), folder / "index", embedder)
     return folder / "index"
 
 
@@ -69,16 +72,23 @@ def base_url(index_dir: Path, embedder) -> Iterator[str]:  # type: ignore[no-unt
 
 
 @pytest.fixture(scope="module")
-def page(base_url: str):  # type: ignore[no-untyped-def]
-    with browser() as chromium:
-        context = chromium.new_context(viewport={"width": 390, "height": 844})
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        tab.goto(base_url)
-        tab.errors = errors  # type: ignore[attr-defined]
-        yield tab
+def chromium():  # type: ignore[no-untyped-def]
+    """One headless browser for the module (Playwright allows one sync session at a time)."""
+    with browser() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def page(base_url: str, chromium):  # type: ignore[no-untyped-def]
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    tab.goto(base_url)
+    tab.errors = errors  # type: ignore[attr-defined]
+    yield tab
+    context.close()
 
 
 def test_chat_answers_follow_ups_declines_and_keeps_script_inert(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -147,3 +157,32 @@ def test_keyboard_only_use_and_visible_focus(page, base_url: str) -> None:  # ty
     assert "GMP" in page.locator("article.turn blockquote").first.inner_text()
     # phone-width screen: nothing wider than the viewport
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_script_sends_no_more_history_than_the_server_allows(
+    index_dir: Path,
+    embedder,  # type: ignore[no-untyped-def]
+    chromium,  # type: ignore[no-untyped-def]
+) -> None:
+    settings = Settings(index_dir=index_dir, rate_limit=0, max_history=1)
+    questions = [
+        "What is stem cell tourism?",
+        "What does GMP mean?",
+        "Can stem cells cause tumors?",
+    ]
+    with serve(create_app(settings, embedder=embedder)) as url:
+        tab = chromium.new_page()
+        sent: list[list[str]] = []
+        tab.on(
+            "request",
+            lambda r: (
+                sent.append(parse_qs(r.post_data or "").get("history", []))
+                if r.url.endswith("/turn")
+                else None
+            ),
+        )
+        tab.goto(url)
+        assert "the last 1 question you asked" in tab.inner_text("#history-hint")
+        for question in questions:
+            ask(tab, question)
+        assert sent == [[], questions[:1], questions[1:2]]

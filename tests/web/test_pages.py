@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import re
+from pathlib import Path
+
 from fastapi.testclient import TestClient
+
+from tests.web.conftest import make_client
 
 HUNTINGTON = "Is there a trial of stem cells for Huntington's disease?"
 
@@ -54,3 +60,71 @@ def test_turn_fragment_is_the_same_markup_without_the_layout(client: TestClient)
 def test_empty_form_question_is_refused_in_the_page(client: TestClient) -> None:
     response = client.post("/", data={"question": "  "})
     assert response.status_code == 422 and "the question is empty" in response.text
+
+
+def _hidden_history(page: str) -> list[str]:
+    return re.findall(r'<input type="hidden" name="history" value="([^"]*)">', page)
+
+
+def test_page_limits_come_from_the_settings(seed_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    with make_client(seed_index, embedder, max_question_chars=123, max_history=2) as limited:
+        page = limited.get("/").text
+        assert 'maxlength="123"' in page and 'data-max-history="2"' in page
+        assert "the last 2 questions you asked" in page
+
+
+def test_form_carries_only_the_last_questions_it_says_it_uses(
+    seed_index: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    with make_client(seed_index, embedder, max_history=2) as limited:
+        page = limited.post("/", data={"question": "When does it start?", "history": [HUNTINGTON]})
+        assert page.status_code == 200
+        assert _unescaped(page.text) == [HUNTINGTON, "When does it start?"]
+        again = limited.post(
+            "/", data={"question": "What does GMP mean?", "history": _unescaped(page.text)}
+        )
+        assert again.status_code == 200
+        assert _unescaped(again.text) == ["When does it start?", "What does GMP mean?"]
+
+
+def _unescaped(page: str) -> list[str]:
+    return [html.unescape(value) for value in _hidden_history(page)]
+
+
+def test_form_and_api_refuse_history_over_the_limit_alike(
+    seed_index: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    history = ["Is it safe?", "What is GMP?", "What is stem cell tourism?"]
+    with make_client(seed_index, embedder, max_history=2) as limited:
+        api = limited.post("/ask", json={"question": "Is it safe?", "history": history})
+        form = limited.post("/", data={"question": "Is it safe?", "history": history})
+        assert api.status_code == form.status_code == 422
+        assert "history has more than 2 questions" in api.json()["detail"]
+        assert "history has more than 2 questions" in form.text
+        assert form.headers["content-type"].startswith("text/html")
+        # the refused page still lets the conversation go on with the questions it keeps
+        assert _unescaped(form.text) == history[-2:]
+
+
+def test_oversized_form_post_gets_a_page_not_json(client: TestClient) -> None:
+    response = client.post("/", data={"question": "x" * 20_000}, headers={"accept": "text/html"})
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Please shorten the question" in response.text and "Not medical advice" in response.text
+    api = client.post("/ask", json={"question": "x" * 20_000})
+    assert api.status_code == 413 and "bytes" in api.json()["detail"]
+
+
+def test_rate_limited_form_post_gets_a_page_with_retry_after(
+    seed_index: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    with make_client(seed_index, embedder, rate_limit=1) as limited:
+        assert limited.post("/", data={"question": "What does GMP mean?"}).status_code == 200
+        refused = limited.post("/", data={"question": "What does GMP mean?"})
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "Please wait a minute and try again" in refused.text
+        assert "{" not in refused.text.split("<main", 1)[1].split("</main>")[0]

@@ -9,6 +9,8 @@
   var busy = document.getElementById("busy");
   var button = document.getElementById("ask-button");
   var historyFields = document.getElementById("history-fields");
+  // the server's limit (STEMCELL_QA_MAX_HISTORY), rendered into the page: one place to change it
+  var maxHistory = parseInt(form.getAttribute("data-max-history"), 10) || 0;
   var history = Array.prototype.map.call(
     historyFields.querySelectorAll("input[name=history]"), function (el) { return el.value; });
   historyFields.textContent = "";  // the script keeps the history from here on
@@ -29,6 +31,9 @@
         if (response.status === 429) {
           throw new Error("Too many questions at once. Please wait a minute and try again.");
         }
+        if (response.status === 413) {
+          throw new Error("That was more text than this page accepts at once. Please shorten the question.");
+        }
         return response.text().then(function (html) { return { ok: response.ok, html: html }; });
       })
       .then(function (result) {
@@ -38,7 +43,7 @@
         if (!turn) { throw new Error("The answer could not be shown."); }
         thread.appendChild(turn);
         if (result.ok && turn.getAttribute("data-status") !== "error") { history.push(question); }
-        if (history.length > 10) { history = history.slice(-10); }
+        history = maxHistory > 0 ? history.slice(-maxHistory) : [];
         var heading = turn.querySelector("h2") || turn;
         heading.setAttribute("tabindex", "-1");
         heading.focus();
