@@ -167,6 +167,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 0
     if answer.status == "no_answer":
         print("The sources I have don't answer that.")
+        if answer.not_covered:
+            print("The sources don't mention " + " or ".join(answer.not_covered) + ".")
     for number, sentence in enumerate(answer.answer, start=1):
         title = answer.sources[sentence.source_id].title
         print(f"{number}. \u201c{sentence.text}\u201d\n   \u2014 {title}  {sentence.link or ''}")
@@ -180,7 +182,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     embedder, version = _load(settings)
-    answerer = Answerer(embedder, _ask_settings(settings, max_passages=10))
+    from assistant.scorer import Scorer
+
+    # the metrics rank sources (by their first passage): ask for enough that ten can appear
+    answerer = Answerer(embedder, _ask_settings(settings, max_passages=30), Scorer.load(args.scorer))
     modes = ["fused", "dense", "bm25"] if args.mode == "all" else [args.mode]
     results: dict[str, Any] = {"index_version": version.name, "results": {}}
     for mode in modes:
@@ -221,14 +226,55 @@ def _print_eval(results: dict[str, Any]) -> None:
             print(f"| {mode} | {Path(name).name} | {row['questions']} | {cells} |")
 
 
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Fit the abstention settings on question files paired with their indexes."""
-    from assistant.calibrate import calibrate
-
+def _pairs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
     pairs = [(Path(index), Path(questions)) for index, questions in args.pair]
-    best = calibrate(_embedder(), pairs, _ask_settings(_settings(args)))
+    for _, questions in pairs:
+        if not questions.is_file():
+            raise UserError(f"question file {questions} does not exist")
+    return pairs
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the answer threshold on held-apart question files paired with their indexes."""
+    from assistant.answer import Answerer
+    from assistant.calibrate import calibrate, write_calibrated
+    from assistant.scorer import Scorer
+
+    scorer = Scorer.load(args.scorer)
+    answerer = Answerer(_embedder(), _ask_settings(_settings(args)), scorer)
+    best = calibrate(answerer, _pairs(args))
     print(json.dumps(best, indent=2))
+    if args.out:
+        write_calibrated(answerer, best["answer_threshold"], args.out)
+        print(f"wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def cmd_train_scorer(args: argparse.Namespace) -> int:
+    """Fit the passage, sentence and question scorers on dev question files."""
+    from assistant.train import TrainSettings, collect, cross_validated, train
+
+    pairs = _pairs(args)
+    ask = _ask_settings(_settings(args), max_passages=30)
+    embedder = _embedder()
+    names = [q.name for _, q in pairs]
+    items = collect(embedder, pairs, ask, _warn_info)
+    fitted = train(items, ask, TrainSettings(folds=args.folds), names)
+    report = {
+        "command": "stemcell-qa train-scorer " + " ".join(sys.argv[2:]),
+        "scorer": fitted.scorer.describe(),
+        "cross_validated": cross_validated(fitted, embedder, ask, names),
+    }
+    fitted.scorer.save(args.out)
+    print(json.dumps(report, indent=2))
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=2) + "\n", "utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _warn_info(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
@@ -294,6 +340,19 @@ def _duration(text: str) -> float | None:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _pair_flags(parser: argparse.ArgumentParser, scorer: bool = True) -> None:
+    parser.add_argument(
+        "--pair",
+        nargs=2,
+        action="append",
+        required=True,
+        metavar=("INDEX_DIR", "QUESTIONS"),
+        help="an index and a question file over it; repeatable",
+    )
+    if scorer:
+        parser.add_argument("--scorer", type=Path, help="scorer file (default: the packaged one)")
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     top = argparse.ArgumentParser(
@@ -340,13 +399,24 @@ def parser() -> argparse.ArgumentParser:
         help="retrieval to measure (default: all three)",
     )
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--scorer", type=Path, help="scorer file (default: the packaged one)")
     evaluate.set_defaults(run=cmd_eval)
 
-    calibrate = commands.add_parser("calibrate", help="fit abstention on dev question files")
-    calibrate.add_argument(
-        "--pair", nargs=2, action="append", required=True, metavar=("INDEX_DIR", "QUESTIONS")
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the answer threshold on held-apart dev question files"
     )
+    _pair_flags(calibrate)
+    calibrate.add_argument("--out", type=Path, help="write the scorer with the fitted threshold")
     calibrate.set_defaults(run=cmd_calibrate)
+
+    trainer = commands.add_parser(
+        "train-scorer", help="fit the answer scorers on dev question files (cross-fitted)"
+    )
+    _pair_flags(trainer, scorer=False)
+    trainer.add_argument("--out", type=Path, required=True, help="scorer file to write")
+    trainer.add_argument("--report", type=Path, help="also write the JSON report here")
+    trainer.add_argument("--folds", type=int, default=5, help="cross-fitting folds (default 5)")
+    trainer.set_defaults(run=cmd_train_scorer)
 
     sources = commands.add_parser("sources", help="list the indexed sources")
     _common(sources)
@@ -379,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.answer import QuestionError
     from assistant.evaluate import EvalError
+    from assistant.scorer import ScorerError
+    from assistant.train import TrainError
     from corpus.local import DocumentError
     from corpus.sources import ManifestError
     from corpus.verbatim import VerbatimError
@@ -392,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         UserError,
         QuestionError,
         EvalError,
+        ScorerError,
+        TrainError,
         DocumentError,
         ManifestError,
         BuildError,

@@ -48,7 +48,13 @@ class Tally:
     answered: int = 0
     abstained: int = 0
     non_verbatim: int = 0
+    not_covered_outside: int = 0  # not_covered phrases that are not in the question
     latencies: list[float] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        """Fold another tally into this one."""
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def summary(self) -> dict[str, Any]:
         """Rates and latency percentiles."""
@@ -65,6 +71,7 @@ class Tally:
             "answered_rate": round(self.answered / n, 4),
             "abstain_rate": round(self.abstained / m, 4) if self.out_of_scope else None,
             "non_verbatim": self.non_verbatim,
+            "not_covered_outside": self.not_covered_outside,
             "latency_ms_p50": round(statistics.median(lat), 1),
             "latency_ms_p95": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1),
         }
@@ -122,6 +129,7 @@ def score(
         doc = version.documents[sentence.source_id]
         if not is_verbatim(doc, sentence.text, sentence.start, sentence.end, sources):
             tally.non_verbatim += 1
+    tally.not_covered_outside += sum(phrase not in q.question for phrase in answer.not_covered)
     if q.expect == "abstain":
         tally.out_of_scope += 1
         tally.abstained += answer.status == "no_answer"
@@ -131,15 +139,19 @@ def score(
     hits = [supports(q, s.source_id, s.text) for s in answer.answer]
     tally.hit1 += bool(hits[:1] and hits[0])
     tally.hit3 += any(hits[:3])
-    ranks = [i for i, p in enumerate(answer.passages[:10], 1) if supports(q, p.source_id, p.text)]
+    # passages are ranked per source (a source's best passage), as the reference figures are
+    best: dict[str, bool] = {}
+    for p in answer.passages:
+        best[p.source_id] = best.get(p.source_id, False) or supports(q, p.source_id, p.text)
+    ranks = [i for i, hit in enumerate(list(best.values())[:10], 1) if hit]
     tally.recall5 += bool(ranks and ranks[0] <= 5)
     tally.mrr10 += 1 / ranks[0] if ranks else 0.0
 
 
-def evaluate(
+def run(
     answerer: Answerer, version: IndexVersion, questions: list[Question], mode: str | None = None
-) -> dict[str, Any]:
-    """Run every question and return the summary metrics."""
+) -> Tally:
+    """Ask every question and tally the responses."""
     tally = Tally()
     sources = SourceTexts()
     for q in questions:
@@ -147,4 +159,11 @@ def evaluate(
         answer = answerer.ask(version, q.question, q.history, mode=mode)
         tally.latencies.append((time.perf_counter() - began) * 1000)
         score(q, answer, version, tally, sources)
-    return tally.summary()
+    return tally
+
+
+def evaluate(
+    answerer: Answerer, version: IndexVersion, questions: list[Question], mode: str | None = None
+) -> dict[str, Any]:
+    """Run every question and return the summary metrics."""
+    return run(answerer, version, questions, mode).summary()

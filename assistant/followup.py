@@ -5,96 +5,37 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Words that point back to something said earlier.
-_ANAPHORA = {
-    "it",
-    "its",
-    "they",
-    "them",
-    "their",
-    "theirs",
-    "this",
-    "that",
-    "these",
-    "those",
-    "there",
-    "he",
-    "she",
-    "him",
-    "her",
-    "his",
-    "hers",
-    "such",
-    "same",
-    "former",
-    "latter",
-}
-_CONTINUATION = re.compile(
-    r"^\s*(and|but|also|so|then|what about|how about|and what about|what else|"
-    r"anything else|any other|why not|how so|what if)\b",
-    re.IGNORECASE,
+# Words that point back to something said earlier (English personal and demonstrative
+# pronouns and determiners).
+_ANAPHORA = frozenset(
+    "it its they them their theirs this that these those there he she him her his hers "
+    "such same former latter".split()
+)
+# Openings that continue the previous turn ("and what about lung disease?").
+_CONTINUATION = (
+    r"^\s*(and|but|also|so|then|what about|how about|what else|anything else|any other|"
+    r"why not|how so|what if)\b"
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
-_QUESTION_WORDS = {
-    "what",
-    "which",
-    "who",
-    "whom",
-    "whose",
-    "when",
-    "where",
-    "why",
-    "how",
-    "is",
-    "are",
-    "was",
-    "were",
-    "do",
-    "does",
-    "did",
-    "can",
-    "could",
-    "should",
-    "would",
-    "will",
-    "may",
-    "might",
-    "a",
-    "an",
-    "the",
-    "of",
-    "for",
-    "to",
-    "in",
-    "on",
-    "at",
-    "by",
-    "with",
-    "about",
-    "and",
-    "or",
-    "i",
-    "me",
-    "my",
-    "we",
-    "our",
-    "you",
-    "your",
-    "be",
-    "been",
-    "have",
-    "has",
-    "had",
-    "any",
-    "there",
-    "not",
-    "no",
-    "yes",
-    "it",
-    "they",
-    "this",
-    "that",
-}
+# Question and function words that name no subject.
+_QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how is are was were do does did can could "
+    "should would will may might a an the of for to in on at by with about and or i me my "
+    "we our you your be been have has had any not no yes".split()
+)
+
+
+@dataclass(frozen=True)
+class FollowupSettings:
+    """When a question is read as a follow-up of the previous one."""
+
+    anaphora: frozenset[str] = _ANAPHORA
+    continuation: str = _CONTINUATION
+    question_words: frozenset[str] = _QUESTION_WORDS
+    # A question needs two subject words of its own to stand alone ("When does it start?"
+    # has one: "start"); seed-dev's follow-ups d20/d21 and the consumer set's follow-ups.
+    min_subject_words: int = 2
+    min_word_length: int = 3  # shorter words ("go", "ok") name no subject
 
 
 @dataclass(frozen=True)
@@ -111,21 +52,26 @@ def words(text: str) -> list[str]:
     return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
 
 
-def depends_on_history(question: str) -> bool:
+def depends_on_history(question: str, settings: FollowupSettings | None = None) -> bool:
     """True when the question cannot stand alone: it points back or names no subject."""
+    s = settings or FollowupSettings()
     tokens = words(question)
-    if _CONTINUATION.match(question):
+    if re.match(s.continuation, question, re.IGNORECASE):
         return True
-    if any(t in _ANAPHORA for t in tokens):
+    if any(t in s.anaphora for t in tokens):
         return True
-    content = [t for t in tokens if t not in _QUESTION_WORDS and len(t) > 2]
-    return len(content) < 2
+    content = [
+        t for t in tokens if t not in s.question_words and len(t) >= s.min_word_length
+    ]
+    return len(content) < s.min_subject_words
 
 
-def resolve(question: str, history: list[str]) -> ResolvedQuery:
+def resolve(
+    question: str, history: list[str], settings: FollowupSettings | None = None
+) -> ResolvedQuery:
     """Join the question with the (resolved) previous question when it depends on it."""
     question = question.strip()
-    if not history or not depends_on_history(question):
+    if not history or not depends_on_history(question, settings):
         return ResolvedQuery(question, question, False)
-    previous = resolve(history[-1], history[:-1])
+    previous = resolve(history[-1], history[:-1], settings)
     return ResolvedQuery(f"{previous.text} {question}", question, True)

@@ -63,6 +63,9 @@ class Answer:
     index_version: str
     resolved_query: str = ""
     used_history: bool = False
+    # With no_answer: the question's words (as written) that no source addresses.
+    not_covered: tuple[str, ...] = ()
+    confidence: float = 0.0  # the scorer's probability that the sources answer the question
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -52,13 +52,18 @@ class Settings(BaseSettings):
     log_questions: bool = Field(False, description="write question text to the log (opt-in)")
     reload_interval: float = Field(2.0, gt=0, description="seconds between index update checks")
     # The one place these limits are set: the API, the CLI, the page (input maxlength) and
-    # chat.js (data-max-history) all take them from here.
-    max_question_chars: int = Field(500, ge=10, le=QUESTION_CHARS_CAP)
+    # chat.js (data-max-history) all take them from here. Real patient messages run to
+    # ~1,000 characters (a subject line, context, several questions).
+    max_question_chars: int = Field(2000, ge=10, le=QUESTION_CHARS_CAP)
     max_history: int = Field(10, ge=0, le=HISTORY_CAP)
     max_body_bytes: int = Field(16_384, ge=1024)
     fetch_timeout: float = Field(20.0, gt=0)
     fetch_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     ann: str = Field("flat", pattern="^(flat|hnsw)$", description="dense index kind")
+    threads: int = Field(0, ge=0, description="torch threads when serving; 0 = every core")
+    answer_timeout: float = Field(
+        10.0, gt=0, description="seconds a request waits for the shared model call (then 503)"
+    )
     refresh_every: float | None = Field(
         None, ge=1, description="seconds between background re-fetch + rebuild in serve (30s, 24h)"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,6 +24,13 @@ class Embedder(Protocol):
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """Vectors of shape (len(texts), dim), normalised, float32."""
+        ...
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """Text vectors plus a vector per character span of each text, pooled from the same
+        forward pass ("late chunking"); None for a span the model did not see (truncated)."""
         ...
 
 
@@ -80,3 +87,48 @@ class MiniLMEmbedder:
             if progress:
                 progress(len(ids))
         return out
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """Mean-pool each span's tokens from the text's own forward pass (late chunking).
+
+        The text vector is the model's usual one (mean over all tokens, normalised), so one
+        pass yields both. Tokens are matched to spans by their character offsets.
+        """
+        import torch
+
+        tokenizer = self._model.tokenizer
+        transformer: Any = self._model[0].auto_model
+        limit = self._model.max_seq_length
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled: list[list[np.ndarray | None]] = [[] for _ in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for begin in range(0, len(order), batch_size):
+            ids = order[begin : begin + batch_size]
+            batch = tokenizer(
+                [texts[i] for i in ids],
+                padding=True,
+                truncation=True,
+                max_length=limit,
+                return_offsets_mapping=True,
+                return_tensors="pt",
+            )
+            offsets = batch.pop("offset_mapping").numpy()
+            with torch.inference_mode():
+                tokens = transformer(**batch).last_hidden_state.numpy()
+            mask = batch["attention_mask"].numpy().astype(bool)
+            for row, i in enumerate(ids):
+                real = mask[row] & (offsets[row, :, 1] > offsets[row, :, 0])
+                out[i] = _unit(tokens[row][mask[row]].mean(axis=0))
+                for start, end in spans[i]:
+                    inside = real & (offsets[row, :, 1] > start) & (offsets[row, :, 0] < end)
+                    pooled[i].append(
+                        _unit(tokens[row][inside].mean(axis=0)) if inside.any() else None
+                    )
+        return out, pooled
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm else vector).astype(np.float32)

@@ -32,6 +32,16 @@ def tokenize(text: str) -> list[str]:
     return [t for t in tokens[0] if t]
 
 
+def tokenize_many(texts: list[str]) -> list[list[str]]:
+    """`tokenize` for many texts in one call."""
+    if not texts:
+        return []
+    tokens = bm25s.tokenize(
+        texts, stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=False, return_ids=False
+    )
+    return [[t for t in row if t] for row in tokens]
+
+
 class Lexical:
     """A BM25 index over the chunks of one index version."""
 
@@ -58,6 +68,25 @@ class Lexical:
     def load(cls, folder: Path) -> Lexical:
         """Read an index written by `save` (memory-mapped, no re-tokenising)."""
         return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False))
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        """Stemmed term -> term id."""
+        return self._vocab
+
+    def chunks_with(self, term_id: int) -> np.ndarray:
+        """Ids of the chunks that contain a term, ascending (the CSC column's row indices)."""
+        scores = self._retriever.scores
+        indptr = scores["indptr"]
+        return np.asarray(scores["indices"][indptr[term_id] : indptr[term_id + 1]])
+
+    def contains(self, term_id: int, chunks: np.ndarray) -> np.ndarray:
+        """For each chunk id in `chunks`: does that chunk contain the term?"""
+        having = self.chunks_with(term_id)
+        if not len(having):
+            return np.zeros(len(chunks), dtype=bool)
+        at = np.minimum(np.searchsorted(having, chunks), len(having) - 1)
+        return np.asarray(having[at] == chunks)
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query tokens."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,9 @@ def dense_candidates(version: IndexVersion, query: np.ndarray, k: int) -> dict[i
     return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
 
 
+DenseSearch = Callable[[IndexVersion, np.ndarray, int], dict[int, float]]
+
+
 def lexical_scores(version: IndexVersion, tokens: list[str]) -> np.ndarray:
     """BM25 of every chunk, scaled by the best score the query could reach (so 0..~1)."""
     raw = version.lexical.scores(tokens)
@@ -46,11 +50,12 @@ def retrieve(
     k: int = 50,
     mode: str = "fused",
     lexical_weight: float = 0.5,
+    dense_search: DenseSearch = dense_candidates,
 ) -> list[Hit]:
     """Candidates from both retrievers, ranked by `mode`: fused, dense-only or BM25-only."""
     if mode not in MODES:
         raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-    dense = dense_candidates(version, query_vector, k)
+    dense = dense_search(version, query_vector, k)
     lexical = lexical_scores(version, tokenize(query_text))
     top_lexical = np.argpartition(-lexical, min(k, len(lexical) - 1))[:k]
     ids = set(dense) | {int(i) for i in top_lexical if lexical[i] > 0}

@@ -4,7 +4,8 @@ Layout of an index directory:
 
     CURRENT              name of the published version (replaced atomically)
     versions/<name>/     one self-contained version: manifest.json, documents.jsonl,
-                         chunks.jsonl, dense.faiss, bm25/
+                         chunks.jsonl, vectors.npy, dense.faiss, bm25/, sentences.npz,
+                         sentence_vectors.npy, vocab.json, vocab_vectors.npy
     .build.lock          held by the one build allowed at a time
     embeddings.sqlite    the embedding cache shared by builds
 """
@@ -30,8 +31,10 @@ import numpy as np
 from corpus.chunk import Chunk
 from corpus.document import Document
 from index.lexical import Lexical
+from index.sentences import SentenceTable
+from index.vocab import Vocabulary
 
-FORMAT = 1
+FORMAT = 2
 KEEP_VERSIONS = 3
 _VERSION_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,199}")
 
@@ -49,6 +52,18 @@ class BuildLockedError(StoreError):
 
 
 @dataclass(frozen=True)
+class VersionParts:
+    """What a build computes for a version besides its documents and chunks."""
+
+    vectors: np.ndarray  # chunk vectors, row i for chunks[i]
+    dense: faiss.Index
+    lexical: Lexical
+    sentences: SentenceTable
+    sentence_vectors: np.ndarray  # float16, row i for sentences row i (zeros: not an answer)
+    vocabulary: Vocabulary
+
+
+@dataclass(frozen=True)
 class IndexVersion:
     """A loaded, validated, read-only index version."""
 
@@ -60,6 +75,9 @@ class IndexVersion:
     dense: faiss.Index
     lexical: Lexical
     vectors: np.ndarray  # chunk vectors, row i for chunks[i] (scores lexical-only candidates)
+    sentences: SentenceTable
+    sentence_vectors: np.ndarray  # float16, memory-mapped
+    vocabulary: Vocabulary
 
     def chunk_text(self, chunk: Chunk) -> str:
         """The exact source text of a chunk."""
@@ -129,9 +147,7 @@ def write_version(
     manifest: dict[str, Any],
     documents: list[Document],
     chunks: list[Chunk],
-    vectors: np.ndarray,
-    dense: faiss.Index,
-    lexical: Lexical,
+    parts: VersionParts,
 ) -> Path:
     """Write a complete version into a temporary folder inside `index_dir` and return it."""
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=index_dir))
@@ -141,9 +157,13 @@ def write_version(
     with (staging / "chunks.jsonl").open("w", encoding="utf-8") as out:
         for chunk in chunks:
             out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-    faiss.write_index(dense, str(staging / "dense.faiss"))
+    vectors = parts.vectors
+    faiss.write_index(parts.dense, str(staging / "dense.faiss"))
     np.save(staging / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
-    lexical.save(staging / "bm25")
+    parts.lexical.save(staging / "bm25")
+    parts.sentences.save(staging / "sentences.npz")
+    np.save(staging / "sentence_vectors.npy", parts.sentence_vectors.astype(np.float16))
+    parts.vocabulary.save(staging)
     files = {
         str(p.relative_to(staging)): {"bytes": p.stat().st_size, "sha256": _sha256(p)}
         for p in _files(staging)
@@ -292,13 +312,35 @@ def load(index_dir: Path, model_id: str, dim: int, name: str | None = None) -> I
             dense.hnsw.efSearch = int(ef_search)  # not saved in the FAISS file itself
         lexical = Lexical.load(path / "bm25")
         vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        sentences = SentenceTable.load(path / "sentences.npz")
+        sentence_vectors = np.load(path / "sentence_vectors.npy", mmap_mode="r")
+        vocabulary = Vocabulary.load(path)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise IndexLoadError(f"index version {name} is unreadable ({exc}); rebuild it") from None
     if dense.ntotal != len(chunks) or lexical.num_docs != len(chunks):
         raise IndexLoadError(f"index version {name} is inconsistent: vector/chunk counts differ")
     if vectors.shape != (len(chunks), dim):
         raise IndexLoadError(f"index version {name} is inconsistent: vectors.npy has wrong shape")
-    return IndexVersion(name, path, manifest, documents, chunks, dense, lexical, vectors)
+    if len(sentences.chunk_ptr) != len(chunks) + 1 or sentence_vectors.shape != (
+        len(sentences),
+        dim,
+    ):
+        raise IndexLoadError(f"index version {name} is inconsistent: sentence table and vectors")
+    if vocabulary.vectors.shape[1:] not in ((dim,), (0,)):
+        raise IndexLoadError(f"index version {name} is inconsistent: vocabulary vectors")
+    return IndexVersion(
+        name,
+        path,
+        manifest,
+        documents,
+        chunks,
+        dense,
+        lexical,
+        vectors,
+        sentences,
+        sentence_vectors,
+        vocabulary,
+    )
 
 
 def _checked_manifest(path: Path, model_id: str, dim: int) -> dict[str, Any]:

@@ -120,9 +120,25 @@ class FakeEmbedder:
         batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
+        self._count(texts)
+        return self._vectors(texts)
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """One "pass" per text (counted like `encode`); spans pooled from its words."""
+        self._count(texts)
+        pooled = [
+            list(self._vectors([t[s:e] for s, e in sp])) for t, sp in zip(texts, spans, strict=True)
+        ]
+        return self._vectors(texts), pooled  # type: ignore[return-value]
+
+    def _count(self, texts: list[str]) -> None:
         if self.fail_after is not None and len(self.encoded) + len(texts) > self.fail_after:
             raise RuntimeError("simulated crash during embedding")
         self.encoded.extend(texts)
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in text.lower().split():

@@ -18,9 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.answer import Answerer, AskSettings, QuestionError
 from assistant.settings import Settings
+from index.batching import BatchingEmbedder, BatchingSearch, BatchSettings, BatchTimeoutError
 from index.embed import Embedder
 from index.live import LiveIndex
 from index.refresh import Refresher, RefreshPlan
+from index.threads import configure_serving
 from web import api, pages
 from web.guard import GuardMiddleware, RateLimiter
 
@@ -58,17 +60,24 @@ def create_app(
             background.start()
         app.state.refresher = background
         undo_logging = _private_logging(settings.log_questions)
+        configure_serving(settings.threads)
+        batching = BatchSettings(timeout_s=settings.answer_timeout)
+        shared = BatchingEmbedder(model, batching)
+        search = BatchingSearch(batching)
         app.state.live = live
         app.state.answerer = Answerer(
-            model,
+            shared,
             AskSettings(
                 max_question_chars=settings.max_question_chars, max_history=settings.max_history
             ),
+            dense_search=search,
         )
         yield
         if background is not None:
             background.stop()
         live.stop()
+        shared.close()
+        search.close()
         undo_logging()
 
     app = FastAPI(
@@ -182,6 +191,12 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(QuestionError)
     async def bad_question(request: Request, exc: QuestionError) -> Any:
         return _error_response(app, request, 422, str(exc))
+
+    @app.exception_handler(BatchTimeoutError)
+    async def busy(request: Request, exc: BatchTimeoutError) -> Any:
+        response = render(request, 503, str(exc))
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Any:

@@ -85,6 +85,15 @@ class AnswerOut(BaseModel):
     index_version: str
     resolved_query: str
     used_history: bool
+    not_covered: list[str] = Field(
+        description="with no_answer: the question's words or phrases (as written) that no "
+        "source addresses, e.g. [\"autism\"]; empty when the sources touch every part of the "
+        "question but none answers it",
+        examples=[["autism"]],
+    )
+    confidence: float = Field(
+        ge=0, le=1, description="the scorer's probability that the sources answer the question"
+    )
     timings_ms: dict[str, float]
 
 

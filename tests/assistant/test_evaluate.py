@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from assistant.calibrate import Evidence, best_threshold, fit
 from assistant.evaluate import Question, Tally, evaluate, fold, score, supports
+from assistant.train import best_threshold
 from assistant.model import Answer, AnswerSentence, Passage
 from corpus.document import Document
 from corpus.local import load_local
@@ -35,9 +35,10 @@ def _quote(doc: Document, text: str) -> AnswerSentence:
     return AnswerSentence(text, doc.source_id, "doc#0", start, start + len(text), None, 1.0)
 
 
-def _answer(sentences: list[AnswerSentence], passages: list[str]) -> Answer:
+def _answer(sentences: list[AnswerSentence], passages: list[tuple[str, str]]) -> Answer:
     chunks = tuple(
-        Passage(f"doc#{i}", "doc", t, (), 1.0, None, "", 0, len(t)) for i, t in enumerate(passages)
+        Passage(f"{src}#{i}", src, t, (), 1.0, None, "", 0, len(t))
+        for i, (src, t) in enumerate(passages)
     )
     status = "answered" if sentences else "no_answer"
     return Answer("?", status, tuple(sentences), chunks, {}, "v1")
@@ -56,8 +57,10 @@ def test_score_counts_hits_ranks_and_non_verbatim_sentences(tmp_path: Path) -> N
     doc = _source(tmp_path, good + "\n")
     version = SimpleNamespace(documents={"doc": doc})
     other = AnswerSentence("Other.", "doc", "doc#0", 0, 6, None, 1.0)  # not the text at 0..6
-    score(_question(), _answer([other, _quote(doc, good)], ["x", "y", good]), version, tally)  # type: ignore[arg-type]
-    score(_question(expect="abstain", gold=[]), _answer([], ["x"]), version, tally)  # type: ignore[arg-type]
+    # ranked per source: a, b (twice: ranked once, by its first passage), then the supporting c
+    passages = [("a", "x"), ("b", "y"), ("b", "z"), ("c", good)]
+    score(_question(), _answer([other, _quote(doc, good)], passages), version, tally)  # type: ignore[arg-type]
+    score(_question(expect="abstain", gold=[]), _answer([], [("a", "x")]), version, tally)  # type: ignore[arg-type]
     summary = tally.summary()
     assert (summary["hit@1"], summary["hit@3"]) == (0.0, 1.0)
     assert summary["mrr@10"] == round(1 / 3, 4) and summary["recall@5"] == 1.0
@@ -88,12 +91,21 @@ def test_eval_counts_a_quote_that_matches_the_index_but_not_the_source_file(
 def test_threshold_sits_in_the_middle_of_the_gap() -> None:
     scores = np.array([0.1, 0.2, 0.8, 0.9])
     labels = np.array([False, False, True, True])
-    assert abs(best_threshold(scores, labels) - 0.5) < 1e-9
+    assert abs(best_threshold(scores, labels, np.zeros(4, dtype=int)) - 0.5) < 1e-9
 
 
-def test_fit_grows_the_threshold_with_corpus_size() -> None:
-    small = Evidence("small", 10, np.array([[0.1, 0.0], [0.5, 0.0]]), np.array([False, True]))
-    large = Evidence("large", 10_000, np.array([[0.5, 0.0], [0.9, 0.0]]), np.array([False, True]))
-    best = fit([small, large])
-    assert best["balanced_accuracy"] == 1.0
-    assert best["confidence_slope"] > 0
+def test_threshold_balances_files_not_questions() -> None:
+    # file 0 (many questions) separates at 0.5; file 1 (two questions) only below 0.3:
+    # averaging balanced accuracy per file, the cut must serve the small file too
+    scores = np.array([0.1, 0.2, 0.6, 0.7, 0.8, 0.9, 0.1, 0.3])
+    labels = np.array([False, False, True, True, True, True, False, True])
+    files = np.array([0, 0, 0, 0, 0, 0, 1, 1])
+    assert 0.2 < best_threshold(scores, labels, files) < 0.3
+
+
+def test_not_covered_phrases_outside_the_question_are_counted() -> None:
+    tally = Tally()
+    answer = replace(_answer([], []), not_covered=("autism", "asthma"))
+    question = _question(question="Can stem cells cure autism?", expect="abstain")
+    score(question, answer, SimpleNamespace(documents={}), tally)  # type: ignore[arg-type]
+    assert tally.summary()["not_covered_outside"] == 1

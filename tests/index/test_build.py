@@ -54,14 +54,24 @@ def test_first_build_publishes_a_loadable_version(tmp_path: Path) -> None:
         )
 
 
-def test_rebuild_embeds_only_the_changed_documents_changed_chunks(tmp_path: Path) -> None:
-    build(fixture_docs(), tmp_path, FakeEmbedder())
+@pytest.mark.parametrize("mode", ["late", "separate"])
+def test_rebuild_embeds_only_the_changed_documents_changed_chunks(
+    tmp_path: Path, mode: str
+) -> None:
+    settings = BuildSettings(sentence_vectors=mode)
+    build(fixture_docs(), tmp_path, FakeEmbedder(), settings)
     embedder = FakeEmbedder()
     edited = FIXTURES["clinic-ad"].replace("knee pain", "back pain")
-    report = build(fixture_docs(**{"clinic-ad": edited}), tmp_path, embedder)
+    report = build(fixture_docs(**{"clinic-ad": edited}), tmp_path, embedder, settings)
     assert report.published
     assert report.embedded == 1 and report.reused == report.chunks - 1
-    assert len(embedder.encoded) == 1 and "back pain" in embedder.encoded[0]
+    # the changed chunk and the one new word; encoded alone, also the one changed sentence
+    # (late chunking pools it from the chunk's own pass)
+    changed = (
+        ["Our clinic offers stem cell injections for back pain."] if mode == "separate" else []
+    )
+    assert report.embedded_sentences == len(changed) and report.embedded_words == 1
+    assert sorted(embedder.encoded) == sorted(["Clinic offer\n" + edited, "back", *changed])
 
 
 def test_unchanged_corpus_publishes_nothing(tmp_path: Path) -> None:

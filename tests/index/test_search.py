@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from corpus.extract import Meta, extract_plain
 from index import store
 from index.build import build
@@ -40,3 +42,18 @@ def test_bm25_finds_an_exact_rare_term_that_dense_search_ranks_low(
     assert ranked("bm25")[0] == "newsletter"
     assert ranked("dense").index("newsletter") >= 3  # the digits mean little to the embedding
     assert "newsletter" in ranked("fused")  # lexical candidates join the fused ranking
+
+
+def test_term_membership_matches_the_chunk_texts(seed_version) -> None:  # type: ignore[no-untyped-def]
+    from index.build import passage_text
+    from index.lexical import tokenize
+
+    lexical = seed_version.lexical
+    chunk_ids = np.arange(len(seed_version.chunks))
+    for term in ("tumor", "huntington", "cell", "gmp"):
+        term_id = lexical.vocabulary[term]
+        expected = [
+            term in tokenize(passage_text(seed_version.documents[c.source_id], c))
+            for c in seed_version.chunks
+        ]
+        assert lexical.contains(term_id, chunk_ids).tolist() == expected

@@ -57,6 +57,11 @@ CHILD = textwrap.dedent(
                 hold()  # two blocks of two were embedded and committed to the cache
             return super().encode(texts, batch_size, progress)
 
+        def encode_spans(self, texts, spans, batch_size=32):  # chunks in late-chunking builds
+            if point == "embedding" and len(self.encoded) >= 4:
+                hold()
+            return super().encode_spans(texts, spans, batch_size)
+
     if point == "write":  # staging half written: documents, chunks and dense.faiss only
         write_index = store.faiss.write_index
         def stalled_write(*args):

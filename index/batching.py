@@ -1,0 +1,195 @@
+"""Merge concurrent requests' model calls and FAISS searches into one call each.
+
+On two cores, sixteen requests each running their own `encode` fight over the CPU; one call
+on sixteen questions costs little more than one on a single question. A `Batcher` collects
+what arrives within a few milliseconds (up to a batch size), runs one call, and hands each
+caller its own result. A caller waits at most its timeout; if a merged call fails, each job
+is retried alone so one bad input cannot lose the others' answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from index.embed import Embedder
+from index.store import IndexVersion
+
+log = logging.getLogger("stemcell_qa.batching")
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+class BatchTimeoutError(RuntimeError):
+    """A request waited longer than its timeout for the shared model call."""
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """How long to gather a batch and how big it may get."""
+
+    # A query embeds in ~15 ms here; waiting 2 ms for company costs little when alone and
+    # lets concurrent questions share one call (bench/concurrency.py measures both).
+    wait_ms: float = 2.0
+    max_items: int = 32  # texts (or queries) per merged call: one encode batch
+    timeout_s: float = 10.0  # a request gives up (HTTP 503) after this
+
+
+@dataclass
+class _Job(Generic[In, Out]):
+    items: list[In]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: list[Out] | None = None
+    error: BaseException | None = None
+
+
+class Batcher(Generic[In, Out]):
+    """Runs `call(items) -> results` (same length and order) for many callers at once."""
+
+    def __init__(
+        self, call: Callable[[list[In]], list[Out]], settings: BatchSettings, name: str
+    ) -> None:
+        self._call = call
+        self.settings = settings
+        self._queue: queue.Queue[_Job[In, Out] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, items: list[In]) -> list[Out]:
+        """Results for `items`, computed together with whatever else is waiting."""
+        job: _Job[In, Out] = _Job(items)
+        self._queue.put(job)
+        if not job.done.wait(self.settings.timeout_s):
+            raise BatchTimeoutError(
+                f"the answer engine is busy (no result within {self.settings.timeout_s:g} s); "
+                "try again shortly"
+            )
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def close(self) -> None:
+        """Stop the worker after the jobs already queued."""
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            jobs = [first]
+            size = len(first.items)
+            deadline = time.monotonic() + self.settings.wait_ms / 1000
+            while size < self.settings.max_items:
+                try:
+                    job = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                jobs.append(job)
+                size += len(job.items)
+            self._serve(jobs)
+
+    def _serve(self, jobs: list[_Job[In, Out]]) -> None:
+        try:
+            results = self._call([item for job in jobs for item in job.items])
+            at = 0
+            for job in jobs:
+                job.result = results[at : at + len(job.items)]
+                at += len(job.items)
+                job.done.set()
+        except Exception:  # noqa: BLE001 - retried one by one below
+            log.warning("a merged call of %d jobs failed; retrying them one by one", len(jobs))
+            for job in jobs:
+                try:
+                    job.result = self._call(job.items)
+                except Exception as exc:  # noqa: BLE001 - handed to the caller
+                    job.error = exc
+                job.done.set()
+
+
+class BatchingEmbedder:
+    """An `Embedder` whose concurrent `encode` calls share one model call."""
+
+    def __init__(self, inner: Embedder, settings: BatchSettings | None = None) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self._batcher: Batcher[str, np.ndarray] = Batcher(
+            lambda texts: list(inner.encode(texts)), settings or BatchSettings(), "embed-batch"
+        )
+
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Vectors for `texts`, computed with other callers' texts."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack(self._batcher.submit(list(texts)))
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """Not batched: builds call the model directly."""
+        return self.inner.encode_spans(texts, spans, batch_size)
+
+    def close(self) -> None:
+        """Stop the batching worker."""
+        self._batcher.close()
+
+
+DenseQuery = tuple[IndexVersion, np.ndarray, int]
+
+
+class BatchingSearch:
+    """Dense top-k searches of concurrent requests as one FAISS call per index version."""
+
+    def __init__(self, settings: BatchSettings | None = None) -> None:
+        self._batcher: Batcher[DenseQuery, dict[int, float]] = Batcher(
+            _search_many, settings or BatchSettings(), "search-batch"
+        )
+
+    def __call__(self, version: IndexVersion, query: np.ndarray, k: int) -> dict[int, float]:
+        """Like `index.search.dense_candidates`, batched with other callers."""
+        return self._batcher.submit([(version, query, k)])[0]
+
+    def close(self) -> None:
+        """Stop the batching worker."""
+        self._batcher.close()
+
+
+def _search_many(queries: list[DenseQuery]) -> list[dict[int, float]]:
+    """Group by version (a reload may be under way) and search each group at its largest k."""
+    out: list[dict[int, float]] = [{} for _ in queries]
+    groups: dict[int, list[int]] = {}
+    for i, (version, _, _) in enumerate(queries):
+        groups.setdefault(id(version), []).append(i)
+    for members in groups.values():
+        version = queries[members[0]][0]
+        k = min(max(queries[i][2] for i in members), version.dense.ntotal)
+        if k <= 0:
+            continue
+        matrix = np.stack([queries[i][1] for i in members]).astype(np.float32)
+        scores, ids = version.dense.search(matrix, k)
+        for row, i in enumerate(members):
+            want = queries[i][2]
+            out[i] = {
+                int(c): float(s)
+                for c, s in zip(ids[row][:want], scores[row][:want], strict=True)
+                if c >= 0
+            }
+    return out

@@ -1,0 +1,161 @@
+"""The words an index version's sources use, with a vector per word, for telling which of a
+question's words no source addresses (and how far each is from anything the sources say)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from wordfreq import zipf_frequency
+
+from corpus.document import Document
+from index.lexical import STOPWORDS
+
+WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
+_STOP = frozenset(STOPWORDS)
+
+
+@dataclass(frozen=True)
+class SpellingSettings:
+    """When a question word that no source uses is read as another word that one does."""
+
+    # Zipf frequency (log10 of uses per billion words, from `wordfreq`) below which a word is
+    # unknown to general English and so probably a misspelling: 2 = once in ten million words
+    # ("dianosed" 0, "leukemea" 0; real rare words such as "mscs" 2.0, "overselling" 1.7 are
+    # rarely in a health corpus's vocabulary as typos). Chosen, not fitted.
+    misspelling_zipf: float = 2.0
+    # Edits allowed for a misspelling: one, two from 10 letters. Stricter than common typo
+    # tolerance (Elasticsearch's AUTO fuzziness: 1 from 3 letters, 2 from 6) because a medical
+    # vocabulary is dense: at two edits "keratitis" becomes "hepatitis".
+    long_word: int = 10
+    min_length: int = 5  # shorter words ("luhf" -> "luh") have too many neighbours
+    # Typos rarely change a word's first letter, and requiring it keeps unrelated terms apart.
+
+
+# British spellings and their US forms (the NIH sources are American): whole-pattern rewrites
+# applied to a word before looking it up, most specific first.
+_BRITISH = (
+    ("aemia", "emia"),
+    ("aem", "em"),
+    ("oesoph", "esoph"),
+    ("oedema", "edema"),
+    ("oestr", "estr"),
+    ("paed", "ped"),
+    ("haem", "hem"),
+    ("ae", "e"),
+    ("our", "or"),
+    ("ise", "ize"),
+    ("isation", "ization"),
+    ("yse", "yze"),
+    ("tre", "ter"),
+    ("ogue", "og"),
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word forms (letters and inner apostrophes)."""
+    return [w.lower().replace("’", "'") for w in WORD.findall(text)]
+
+
+def content_word(word: str) -> bool:
+    """A word that can carry a question's subject: not a stop word, at least three letters."""
+    return len(word) >= 3 and word not in _STOP
+
+
+def zipf(word: str) -> float:
+    """How common `word` is in general English (wordfreq's Zipf scale, 0 = unknown)."""
+    return float(zipf_frequency(word, "en"))
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Content words of the sources with their counts and (row-aligned) vectors."""
+
+    words: tuple[str, ...]
+    counts: np.ndarray  # int32
+    vectors: np.ndarray  # float32 (len(words), dim), L2-normalised
+    spelling: SpellingSettings = field(default_factory=SpellingSettings)
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Row of each word."""
+        return {w: i for i, w in enumerate(self.words)}
+
+    @cached_property
+    def _by_initial(self) -> dict[tuple[str, int], list[str]]:
+        groups: dict[tuple[str, int], list[str]] = {}
+        for word in self.words:
+            groups.setdefault((word[0], len(word)), []).append(word)
+        return groups
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.index
+
+    def variant(self, word: str) -> str | None:
+        """A word the sources use that `word` is a spelling or inflection of, if any.
+
+        Plural/singular and British/US forms always count; edit-distance neighbours only for
+        words general English does not know (probable typos), preferring the commonest.
+        """
+        if word in self.index:
+            return word
+        forms = [word + "s", word + "es", word[:-1] if word.endswith("s") else ""]
+        if word.endswith("'s"):
+            forms.append(word[:-2])
+        for old, new in _BRITISH:
+            if old in word:
+                forms.append(word.replace(old, new))
+        for form in forms:
+            if form and form in self.index:
+                return form
+        s = self.spelling
+        if len(word) < s.min_length or zipf(word) >= s.misspelling_zipf:
+            return None
+        limit = 1 if len(word) < s.long_word else 2
+        best: tuple[int, int, str] | None = None
+        for length in range(len(word) - limit, len(word) + limit + 1):
+            pool = self._by_initial.get((word[0], length), [])
+            for candidate, distance, _ in process.extract(
+                word, pool, scorer=Levenshtein.distance, score_cutoff=limit, limit=5
+            ):
+                key = (int(distance), -int(self.counts[self.index[candidate]]), candidate)
+                best = key if best is None or key < best else best
+        return best[2] if best else None
+
+    def nearest(self, vectors: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """For each row of `vectors`: the best cosine to a source word, and that word."""
+        if not len(self.words) or not len(vectors):
+            return np.zeros(len(vectors), dtype=np.float32), ["" for _ in vectors]
+        sims = vectors.astype(np.float32) @ self.vectors.T
+        best = sims.argmax(axis=1)
+        return sims[np.arange(len(vectors)), best], [self.words[i] for i in best]
+
+    def save(self, folder: Path) -> None:
+        """Write `vocab.json` (words, counts) and `vocab_vectors.npy` (float16) into `folder`."""
+        payload = {"words": list(self.words), "counts": [int(c) for c in self.counts]}
+        (folder / "vocab.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+        np.save(folder / "vocab_vectors.npy", self.vectors.astype(np.float16))
+
+    @classmethod
+    def load(cls, folder: Path) -> Vocabulary:
+        """Read what `save` wrote."""
+        payload = json.loads((folder / "vocab.json").read_text("utf-8"))
+        vectors = np.load(folder / "vocab_vectors.npy").astype(np.float32)
+        if vectors.shape[0] != len(payload["words"]):
+            raise ValueError("vocab_vectors.npy does not match vocab.json")
+        return cls(tuple(payload["words"]), np.array(payload["counts"], np.int32), vectors)
+
+
+def source_words(documents: list[Document]) -> Counter[str]:
+    """Content words of every document's title and text, with their counts."""
+    counts: Counter[str] = Counter()
+    for doc in documents:
+        counts.update(w for w in words(f"{doc.title}\n{doc.text}") if content_word(w))
+    return counts

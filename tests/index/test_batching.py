@@ -1,0 +1,88 @@
+"""The batching queue: concurrent callers share calls, keep their own results and timeouts."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from index.batching import Batcher, BatchingEmbedder, BatchSettings, BatchTimeoutError
+from tests.conftest import FakeEmbedder
+
+
+def _concurrently(count: int, work):  # type: ignore[no-untyped-def]
+    results: list[object] = [None] * count
+    start = threading.Barrier(count)
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    return results
+
+
+def test_concurrent_callers_share_calls_and_get_their_own_results() -> None:
+    calls: list[list[int]] = []
+
+    def double(items: list[int]) -> list[int]:
+        calls.append(items)
+        time.sleep(0.01)  # a model call takes a while; others queue meanwhile
+        return [2 * i for i in items]
+
+    batcher = Batcher(double, BatchSettings(wait_ms=20, max_items=64), "test")
+    results = _concurrently(16, lambda i: batcher.submit([i, 100 + i]))
+    batcher.close()
+    assert results == [[2 * i, 200 + 2 * i] for i in range(16)]
+    assert len(calls) < 16  # merged: fewer calls than callers
+    assert sorted(x for call in calls for x in call) == sorted(
+        x for i in range(16) for x in (i, 100 + i)
+    )
+
+
+def test_one_bad_input_does_not_lose_the_others_answers() -> None:
+    def picky(items: list[int]) -> list[int]:
+        if 13 in items:
+            raise ValueError("13 is not welcome")
+        return items
+
+    batcher = Batcher(picky, BatchSettings(wait_ms=30, max_items=64), "test")
+    results = _concurrently(8, lambda i: batcher.submit([13 if i == 3 else i]))
+    batcher.close()
+    assert isinstance(results[3], ValueError)
+    assert [r for i, r in enumerate(results) if i != 3] == [[i] for i in range(8) if i != 3]
+
+
+def test_a_caller_gives_up_after_its_timeout() -> None:
+    release = threading.Event()
+
+    def stuck(items: list[int]) -> list[int]:
+        release.wait(5)
+        return items
+
+    batcher = Batcher(stuck, BatchSettings(wait_ms=0, timeout_s=0.1), "test")
+    began = time.monotonic()
+    with pytest.raises(BatchTimeoutError, match="busy"):
+        batcher.submit([1])
+    assert time.monotonic() - began < 2
+    release.set()
+    batcher.close()
+
+
+def test_batching_embedder_returns_what_the_model_returns() -> None:
+    fake = FakeEmbedder()
+    embedder = BatchingEmbedder(fake, BatchSettings(wait_ms=10))
+    texts = [f"stem cell question number {i}" for i in range(6)]
+    results = _concurrently(6, lambda i: embedder.encode([texts[i]]))
+    embedder.close()
+    for i, vector in enumerate(results):
+        assert np.allclose(vector, FakeEmbedder().encode([texts[i]]))  # type: ignore[arg-type]

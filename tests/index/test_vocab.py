@@ -1,0 +1,52 @@
+"""Source vocabulary: spelling and inflection variants, nearest words."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from corpus.document import Document
+from index.vocab import Vocabulary, source_words, words
+
+
+def vocabulary(*texts: str) -> Vocabulary:
+    counts = source_words([Document(f"d{i}", t, "") for i, t in enumerate(texts)]).most_common()
+    vectors = np.eye(len(counts), 8, dtype=np.float32)
+    return Vocabulary(tuple(w for w, _ in counts), np.array([c for _, c in counts]), vectors)
+
+
+def test_british_spellings_find_the_sources_us_forms() -> None:
+    vocab = vocabulary("Tumors and anemia in pediatric hematology; esophagus and edema.")
+    assert vocab.variant("tumours") == "tumors"
+    assert vocab.variant("anaemia") == "anemia"
+    assert vocab.variant("paediatric") == "pediatric"
+    assert vocab.variant("haematology") == "hematology"
+    assert vocab.variant("oesophagus") == "esophagus"
+    assert vocab.variant("oedema") == "edema"
+
+
+def test_plural_and_possessive_forms_match() -> None:
+    vocab = vocabulary("MSCs were tested. Huntington disease.")
+    assert vocab.variant("msc") == "mscs"
+    assert vocab.variant("huntington's") == "huntington"
+
+
+def test_typos_are_corrected_but_real_words_are_not() -> None:
+    vocab = vocabulary("She was diagnosed with leukemia, hepatitis. Bolder claims. Symptoms vary.")
+    assert vocab.variant("dianosed") == "diagnosed"  # not an English word: a typo
+    assert vocab.variant("leukemea") == "leukemia"
+    assert vocab.variant("symtoms") == "symptoms"
+    assert vocab.variant("balder") is None  # a real word one letter from "bolder" stays itself
+    assert vocab.variant("keratitis") is None  # a rare term, not a typo of "hepatitis"
+    assert vocab.variant("autism") is None
+
+
+def test_nearest_returns_the_closest_source_word() -> None:
+    vocab = vocabulary("alpha beta gamma")
+    query = np.zeros((1, 8), dtype=np.float32)
+    query[0, vocab.index["beta"]] = 1.0
+    similarity, nearest = vocab.nearest(query)
+    assert nearest == ["beta"] and similarity[0] == 1.0
+
+
+def test_words_keep_inner_apostrophes_and_fold_curly_ones() -> None:
+    assert words("Huntington’s disease, MSCs!") == ["huntington's", "disease", "mscs"]
