@@ -109,12 +109,12 @@ class Batcher(Generic[In, Out]):
                 job.result = results[at : at + len(job.items)]
                 at += len(job.items)
                 job.done.set()
-        except Exception:  # noqa: BLE001 - retried one by one below
+        except Exception:
             log.warning("a merged call of %d jobs failed; retrying them one by one", len(jobs))
             for job in jobs:
                 try:
                     job.result = self._call(job.items)
-                except Exception as exc:  # noqa: BLE001 - handed to the caller
+                except Exception as exc:
                     job.error = exc
                 job.done.set()
 

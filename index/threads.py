@@ -9,6 +9,7 @@ from ~20 ms to ~500 ms; bench/concurrency.py measures the current arrangement.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -22,10 +23,10 @@ def configure_serving(threads: int = 0) -> dict[str, int]:
 
     cores = threads or os.cpu_count() or 1
     torch.set_num_threads(cores)
-    try:
-        torch.set_num_interop_threads(1)  # one model call at a time: no inter-op parallelism
-    except RuntimeError:  # already fixed by earlier torch work in this process (tests)
-        pass
+    # one model call at a time: no inter-op parallelism; a process that already ran torch
+    # work (the test suite) cannot change it any more
+    with contextlib.suppress(RuntimeError):
+        torch.set_num_interop_threads(1)
     faiss.omp_set_num_threads(1)
     chosen = {"torch": torch.get_num_threads(), "faiss": 1}
     log.info("threads: torch %d, faiss %d", chosen["torch"], chosen["faiss"])

@@ -194,9 +194,7 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(BatchTimeoutError)
     async def busy(request: Request, exc: BatchTimeoutError) -> Any:
-        response = render(request, 503, str(exc))
-        response.headers["Retry-After"] = "2"
-        return response
+        return _error_response(app, request, 503, str(exc), {"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Any:

@@ -20,7 +20,7 @@ def _concurrently(count: int, work):  # type: ignore[no-untyped-def]
         start.wait()
         try:
             results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
+        except Exception as exc:
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
