@@ -185,7 +185,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.scorer import Scorer
 
     # the metrics rank sources (by their first passage): ask for enough that ten can appear
-    answerer = Answerer(embedder, _ask_settings(settings, max_passages=30), Scorer.load(args.scorer))
+    answerer = Answerer(
+        embedder, _ask_settings(settings, max_passages=30), Scorer.load(args.scorer)
+    )
     modes = ["fused", "dense", "bm25"] if args.mode == "all" else [args.mode]
     results: dict[str, Any] = {"index_version": version.name, "results": {}}
     for mode in modes:
@@ -252,14 +254,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_train_scorer(args: argparse.Namespace) -> int:
     """Fit the passage, sentence and question scorers on dev question files."""
-    from assistant.train import TrainSettings, collect, cross_validated, train
+    from assistant.train import TrainSettings, collect, cross_validated, question_sets, train
 
-    pairs = _pairs(args)
     ask = _ask_settings(_settings(args), max_passages=30)
+    settings = TrainSettings(folds=args.folds)
+    sets = question_sets(_pairs(args), None if args.no_rewrites else settings.rewrite_seed)
+    if args.show_rewrites:
+        for qset in sets:
+            for q in qset.questions[: args.show_rewrites] if "rewrites" in qset.name else []:
+                print(json.dumps({"id": q.id, "question": q.question}, ensure_ascii=False))
+        return 0
     embedder = _embedder()
-    names = [q.name for _, q in pairs]
-    items = collect(embedder, pairs, ask, _warn_info)
-    fitted = train(items, ask, TrainSettings(folds=args.folds), names)
+    names = [qset.name for qset in sets]
+    items = collect(embedder, sets, ask, _warn_info)
+    fitted = train(items, ask, settings, names)
     report = {
         "command": "stemcell-qa train-scorer " + " ".join(sys.argv[2:]),
         "scorer": fitted.scorer.describe(),
@@ -416,6 +424,12 @@ def parser() -> argparse.ArgumentParser:
     trainer.add_argument("--out", type=Path, required=True, help="scorer file to write")
     trainer.add_argument("--report", type=Path, help="also write the JSON report here")
     trainer.add_argument("--folds", type=int, default=5, help="cross-fitting folds (default 5)")
+    trainer.add_argument(
+        "--no-rewrites", action="store_true", help="train without consumer-style rewrites"
+    )
+    trainer.add_argument(
+        "--show-rewrites", type=int, metavar="N", help="print N rewrites per file and stop"
+    )
     trainer.set_defaults(run=cmd_train_scorer)
 
     sources = commands.add_parser("sources", help="list the indexed sources")

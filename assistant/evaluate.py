@@ -33,6 +33,7 @@ class Question:
     expect: str
     gold: list[str]
     gold_ids: list[str]
+    qtype: str = ""  # MedQuAD's question type ("symptoms", ...), when the file gives one
 
 
 @dataclass
@@ -101,6 +102,7 @@ def load_questions(path: Path) -> list[Question]:
                     expect=raw.get("expect", "answer"),
                     gold=list(raw.get("gold", [])),
                     gold_ids=list(raw.get("gold_ids", [])) + list(raw.get("also_ok_ids", [])),
+                    qtype=str(raw.get("qtype") or ""),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:

@@ -15,27 +15,37 @@ from assistant.focus import Analysis
 from index.search import Hit
 from index.store import IndexVersion
 
-PASSAGE = ("dense", "bm25", "coverage", "head_coverage", "dense_rank", "fused_rank")
+PASSAGE = (
+    "dense",
+    "bm25",
+    "coverage",
+    "known_coverage",
+    "head_coverage",
+    "dense_rank",
+    "fused_rank",
+    "best_sentence",
+)
 SENTENCE = (
     "dense",
-    "dense_gap",
     "turn_dense",
+    "turn_gap",
     "coverage",
     "turn_coverage",
-    "passage",
-    "passage_gap",
-    "first",
-    "position",
-    "words",
+    "local_coverage",
 )
 QUESTION = (
     "sentence",
     "passage",
     "dense",
+    "dense_spread",
     "sentence_dense",
     "coverage",
+    "head_coverage",
+    "rare_coverage",
     "focus_max",
     "focus_sum",
+    "words",
+    "corpus_size",
 )
 
 
@@ -52,6 +62,18 @@ class Terms:
             return 0.0
         return float(self.weights[np.isin(self.ids, present)].sum())
 
+    def without(self, covered: set[int]) -> Terms:
+        """The terms not in `covered`, re-weighted to sum to one (none left: all zero)."""
+        keep = np.array([int(t) not in covered for t in self.ids], dtype=bool)
+        weights = np.where(keep, self.weights, 0.0)
+        total = weights.sum()
+        return Terms(self.ids, weights / total if total > 0 else weights)
+
+    @property
+    def known_share(self) -> float:
+        """Weight of the terms some source uses (what coverage can reach at most)."""
+        return float(self.weights[self.ids >= 0].sum())
+
 
 def terms(version: IndexVersion, tokens: list[str]) -> Terms:
     """IDF-weighted distinct terms; terms the sources never use count, and are never covered."""
@@ -64,7 +86,8 @@ def terms(version: IndexVersion, tokens: list[str]) -> Terms:
 
 
 def passage_features(version: IndexVersion, analysis: Analysis, hits: list[Hit]) -> np.ndarray:
-    """One row per hit: the named `PASSAGE` features, then query x chunk vector products."""
+    """One row per hit: the named `PASSAGE` features, then query x chunk vector products and
+    query x best-sentence vector products."""
     query = terms(version, analysis.tokens)
     ids = np.array([h.chunk for h in hits], dtype=np.int64)
     covered = np.zeros(len(hits))
@@ -74,18 +97,45 @@ def passage_features(version: IndexVersion, analysis: Analysis, hits: list[Hit])
     head = [query.coverage(version.sentences.head_of(int(i))) for i in ids]
     dense = np.array([h.dense for h in hits])
     fused = np.array([h.score for h in hits])
+    best, best_vectors = _best_sentences(version, ids, analysis.vector)
+    known = query.known_share
     named = np.column_stack(
         [
             dense,
             [h.lexical for h in hits],
             covered,
+            covered / known if known > 0 else covered,
             head,
             np.log1p(_ranks(dense)),
             np.log1p(_ranks(fused)),
+            best,
         ]
     )
-    products = np.asarray(version.vectors[ids], dtype=np.float32) * analysis.vector
-    return np.hstack([named, products])
+    chunk_vectors = np.asarray(version.vectors[ids], dtype=np.float32)
+    return np.hstack([named, chunk_vectors * analysis.vector, best_vectors * analysis.vector])
+
+
+def _best_sentences(
+    version: IndexVersion, chunks: np.ndarray, query: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per chunk: the best cosine of an answer sentence to the query, and that sentence's vector
+    (the chunk's own vector when it has no answer sentence)."""
+    table = version.sentences
+    spans = [table.rows_of(int(c)) for c in chunks]
+    rows = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+    vectors = np.asarray(version.sentence_vectors[rows], dtype=np.float32)
+    sims = vectors @ query
+    sims[~table.eligible[rows]] = -1.0
+    best = np.full(len(chunks), -1.0)
+    best_vectors = np.asarray(version.vectors[chunks], dtype=np.float32).copy()
+    at = 0
+    for i, span in enumerate(spans):
+        if len(span):
+            j = at + int(np.argmax(sims[at : at + len(span)]))
+            if sims[j] > -1.0:
+                best[i], best_vectors[i] = sims[j], vectors[j]
+        at += len(span)
+    return best, best_vectors
 
 
 @dataclass(frozen=True)
@@ -94,6 +144,7 @@ class SentenceCandidates:
 
     rows: np.ndarray  # sentence-table rows
     chunks: np.ndarray  # the best-scoring candidate chunk holding each row
+    passage: np.ndarray  # the best passage score (logit) of the row's document
     features: np.ndarray
 
 
@@ -116,36 +167,57 @@ def sentence_candidates(
                 best[row] = (chunk, float(passage_scores[i]))
     rows = np.array(sorted(best), dtype=np.int64)
     if not len(rows):
-        return SentenceCandidates(rows, rows, np.zeros((0, len(SENTENCE) + len(analysis.vector))))
+        width = len(SENTENCE) + len(analysis.vector)
+        return SentenceCandidates(rows, rows, np.zeros(0), np.zeros((0, width)))
     chunks = np.array([best[r][0] for r in rows], dtype=np.int64)
-    passage = np.array([best[r][1] for r in rows])
+    # Chunk borders inside one document are arbitrary: a document's sentences share its best
+    # passage score, and compete among themselves on their own evidence.
+    doc_best: dict[str, float] = {}
+    for hit, logit in zip(hits, passage_scores, strict=True):
+        source = version.chunks[hit.chunk].source_id
+        doc_best[source] = max(doc_best.get(source, -np.inf), float(logit))
+    passage = np.array([doc_best[table.doc_ids[table.doc[r]]] for r in rows])
     vectors = np.asarray(version.sentence_vectors[rows], dtype=np.float32)
     dense = vectors @ analysis.vector
     turn = analysis.turn_vector if analysis.turn_vector is not None else analysis.vector
     query = terms(version, analysis.tokens)
     own = terms(version, analysis.turn_tokens)
-    lengths = np.array(
-        [len(version.documents[table.doc_ids[table.doc[r]]].text[
-            table.start[r] : table.end[r]].split()) for r in rows]
-    )
+    own_dense = vectors @ turn
     named = np.column_stack(
+        [dense, own_dense, own_dense - own_dense.max(), coverage_columns(version, query, own, rows)]
+    )
+    features = np.hstack([named, vectors * analysis.vector])
+    return SentenceCandidates(rows, chunks, passage, features)
+
+
+COVERAGE = slice(SENTENCE.index("coverage"), SENTENCE.index("local_coverage") + 1)
+
+
+def coverage_columns(
+    version: IndexVersion, query: Terms, own: Terms, rows: np.ndarray
+) -> np.ndarray:
+    """The coverage features of sentence rows (coverage, turn_coverage, local_coverage)."""
+    terms_of = [version.sentences.terms_of(int(r)) for r in rows]
+    return np.column_stack(
         [
-            dense,
-            dense - dense.max(),
-            vectors @ turn,
-            [query.coverage(table.terms_of(int(r))) for r in rows],
-            [own.coverage(table.terms_of(int(r))) for r in rows],
-            passage,
-            passage - passage_scores.max(),
-            table.position[rows] == 0,
-            np.log1p(table.position[rows]),
-            np.log(np.maximum(lengths, 1)),
+            [query.coverage(t) for t in terms_of],
+            [own.coverage(t) for t in terms_of],
+            _local_coverage(own, terms_of),
         ]
     )
-    return SentenceCandidates(rows, chunks, np.hstack([named, vectors * analysis.vector]))
+
+
+def open_coverage(
+    version: IndexVersion, analysis: Analysis, rows: np.ndarray, covered: set[int]
+) -> np.ndarray:
+    """Coverage features counting only the question terms no chosen quote holds yet."""
+    query = terms(version, analysis.tokens).without(covered)
+    own = terms(version, analysis.turn_tokens).without(covered)
+    return coverage_columns(version, query, own, rows)
 
 
 def question_features(
+    version: IndexVersion,
     analysis: Analysis,
     hits: list[Hit],
     passage_features: np.ndarray,
@@ -157,17 +229,49 @@ def question_features(
     top = int(np.argmax(passage_scores)) if len(hits) else -1
     best = int(np.argmax(sentence_scores)) if len(sentence_scores) else -1
     focus = [a.focus for a in analysis.absent]
+    dense = np.sort([h.dense for h in hits])[::-1]
     return np.array(
         [
             sentence_scores[best] if best >= 0 else -10.0,
             passage_scores[top] if top >= 0 else -10.0,
-            hits[0].dense if hits else 0.0,
+            dense[0] if len(dense) else 0.0,
+            dense[0] - dense[:10].mean() if len(dense) else 0.0,
             sentences.features[best, 0] if best >= 0 else 0.0,
-            passage_features[top, 2] if top >= 0 else 0.0,
+            passage_features[top, PASSAGE.index("known_coverage")] if top >= 0 else 0.0,
+            passage_features[top, PASSAGE.index("head_coverage")] if top >= 0 else 0.0,
+            _rare_coverage(version, analysis, hits[top].chunk) if top >= 0 else 0.0,
             max(focus, default=0.0),
             sum(focus),
+            np.log1p(len(analysis.tokens)),
+            # the best of n chance similarities grows like sqrt(2 ln n) (extreme values)
+            np.sqrt(2 * np.log(max(len(version.chunks), 2))),
         ]
     )
+
+
+def _rare_coverage(version: IndexVersion, analysis: Analysis, chunk: int) -> float:
+    """Share of the question's two rarest known terms (its likely subject) in a passage."""
+    query = terms(version, analysis.tokens)
+    known = query.ids >= 0
+    if not known.any():
+        return 0.0
+    rarest = query.ids[known][np.argsort(-query.weights[known], kind="stable")[:2]]
+    present = version.lexical
+    return float(np.mean([present.contains(int(t), np.array([chunk]))[0] for t in rarest]))
+
+
+def _local_coverage(query: Terms, candidates: list[np.ndarray]) -> np.ndarray:
+    """Coverage of the question's terms weighted by their rarity among these candidates
+    (squared IDF over the candidates): a term every candidate shares cannot pick one."""
+    known = query.ids[query.ids >= 0]
+    if not len(known) or not candidates:
+        return np.zeros(len(candidates))
+    has = np.array([np.isin(known, c) for c in candidates])  # candidates x terms
+    n = len(candidates)
+    weights = np.log((n + 1) / (has.sum(axis=0) + 0.5)) ** 2
+    weights[has.sum(axis=0) == 0] = 0.0  # no candidate has it: it cannot tell them apart
+    total = weights.sum()
+    return has @ weights / total if total > 0 else np.zeros(n)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

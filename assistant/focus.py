@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.followup import ResolvedQuery
+from assistant.followup import ResolvedQuery, asked_part
 from index.embed import Embedder
 from index.lexical import tokenize
 from index.store import IndexVersion
@@ -60,11 +60,11 @@ class Analysis:
     text: str  # retrieval text: history joined when needed, spelling variants applied
     vector: np.ndarray
     tokens: list[str]  # stemmed terms of `text`
-    turn_tokens: list[str]  # stemmed terms of this turn's own words
+    turn_tokens: list[str]  # stemmed terms of what this turn asks (its own words)
     absent: tuple[Absent, ...]
     corrections: dict[str, str]  # word as written -> the sources' form
     uses_history: bool
-    turn_vector: np.ndarray | None  # this turn alone, when history was joined
+    turn_vector: np.ndarray | None  # what this turn asks, when that is not all of `text`
 
 
 def analyse(
@@ -78,15 +78,19 @@ def analyse(
     turn_offset = len(query.text) - len(query.focus)
     probes = _probes(absent, text, settings)
     batch = [text] + [_without(text, a) for a in probes] + [a[0].lower() for a in probes]
-    if query.uses_history:
-        batch.append(_apply(query.focus, corrections))
+    # the words that choose the quotes: this turn's question(s), not earlier turns or the
+    # personal story around them
+    asked = _apply(asked_part(query.focus), corrections)
+    own = asked != text
+    if own:
+        batch.append(asked)
     vectors = embedder.encode(batch)
     weighed = _weigh(version, vectors, probes)
     return Analysis(
         text=text,
         vector=vectors[0],
         tokens=tokenize(text),
-        turn_tokens=tokenize(_apply(query.focus, corrections)),
+        turn_tokens=tokenize(asked),
         absent=tuple(
             Absent(w, s - turn_offset, e - turn_offset, *weighed.get(w.lower(), (0.0, 0.0, "")))
             for w, s, e in absent
@@ -94,7 +98,7 @@ def analyse(
         ),
         corrections=corrections,
         uses_history=query.uses_history,
-        turn_vector=vectors[-1] if query.uses_history else None,
+        turn_vector=vectors[-1] if own else None,
     )
 
 
@@ -160,7 +164,7 @@ def _weigh(
 
 def not_covered(absent: tuple[Absent, ...], question: str, threshold: float) -> list[str]:
     """The question's phrases no source addresses: absent words weighing at least `threshold`,
-    joined with absent neighbours ("cerebral palsy"), exactly as written."""
+    joined with rare absent neighbours ("cerebral palsy"), exactly as written."""
     marked = sorted(
         (a for a in absent if a.focus >= threshold or _next_to_focus(a, absent, threshold)),
         key=lambda a: a.start,
@@ -175,8 +179,16 @@ def not_covered(absent: tuple[Absent, ...], question: str, threshold: float) -> 
     return list(dict.fromkeys(out))
 
 
+# A rare word (less common than about once in 10,000 words of English) beside a reported
+# one is part of its name ("cerebral palsy", "rotator cuff"); a common one ("cure autism",
+# "type 2 diabetes") is the question around it. Chosen, not fitted.
+NAME_ZIPF = 4.0
+
+
 def _next_to_focus(item: Absent, absent: tuple[Absent, ...], threshold: float) -> bool:
-    """An absent word right beside a reported one belongs to the same phrase."""
+    """A rare absent word right beside a reported one belongs to the same phrase."""
+    if zipf(item.text.lower()) >= NAME_ZIPF:
+        return False
     return any(
         other.focus >= threshold and (other.end + 1 == item.start or item.end + 1 == other.start)
         for other in absent

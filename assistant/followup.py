@@ -8,8 +8,29 @@ from dataclasses import dataclass
 # Words that point back to something said earlier (English personal and demonstrative
 # pronouns and determiners).
 _ANAPHORA = frozenset(
-    "it its they them their theirs this that these those there he she him her his hers "
-    "such same former latter".split()
+    [
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "he",
+        "she",
+        "him",
+        "her",
+        "his",
+        "hers",
+        "such",
+        "same",
+        "former",
+        "latter",
+    ]
 )
 # Openings that continue the previous turn ("and what about lung disease?").
 _CONTINUATION = (
@@ -19,9 +40,63 @@ _CONTINUATION = (
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # Question and function words that name no subject.
 _QUESTION_WORDS = frozenset(
-    "what which who whom whose when where why how is are was were do does did can could "
-    "should would will may might a an the of for to in on at by with about and or i me my "
-    "we our you your be been have has had any not no yes".split()
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "many",
+        "much",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "may",
+        "might",
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "about",
+        "and",
+        "or",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "be",
+        "been",
+        "have",
+        "has",
+        "had",
+        "any",
+        "not",
+        "no",
+        "yes",
+    ]
 )
 
 
@@ -60,10 +135,45 @@ def depends_on_history(question: str, settings: FollowupSettings | None = None) 
         return True
     if any(t in s.anaphora for t in tokens):
         return True
-    content = [
-        t for t in tokens if t not in s.question_words and len(t) >= s.min_word_length
-    ]
-    return len(content) < s.min_subject_words
+    return len(_subject_words(tokens, s)) < s.min_subject_words
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")
+_ASKING = re.compile(
+    r"^\W*(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+    r"should|would|will|may|might|has|have|any|anything)\b",
+    re.IGNORECASE,
+)
+
+
+def asked_part(message: str) -> str:
+    """The sentences of a message that ask something: in "My dad is 64 and had a fall. What
+    side effects did people have?" the second. Questions marked with "?" first, else
+    sentences that open like a question; a message with neither is all question."""
+    sentences = [p.strip() for p in _SENTENCE_END.split(message) if p.strip()]
+    if len(sentences) < 2:
+        return message.strip()
+    for test in (lambda t: t.endswith("?"), lambda t: bool(_ASKING.match(t))):
+        asking = " ".join(t for t in sentences if test(t))
+        # "is that safe" names nothing of its own: the story around it says what "that" is
+        if asking and len(_subject_words(words(asking), FollowupSettings())) >= 2:
+            return asking
+    return message.strip()
+
+
+def dangling(question: str, settings: FollowupSettings | None = None) -> bool:
+    """True when the question points back ("How many patients were in it?") and names too
+    little of its own to be answered without the earlier turn it points to."""
+    s = settings or FollowupSettings()
+    tokens = words(question)
+    points_back = bool(re.match(s.continuation, question, re.IGNORECASE)) or any(
+        t in s.anaphora for t in tokens
+    )
+    return points_back and len(_subject_words(tokens, s)) < s.min_subject_words
+
+
+def _subject_words(tokens: list[str], s: FollowupSettings) -> list[str]:
+    return [t for t in tokens if t not in s.question_words and len(t) >= s.min_word_length]
 
 
 def resolve(

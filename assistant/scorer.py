@@ -11,7 +11,7 @@ ships in the package; see the README's "How the scorer was made".
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,10 @@ class Linear:
     bias: float
 
     def logits(self, features: np.ndarray) -> np.ndarray:
-        """Logits for rows of `features` (an empty matrix gives an empty vector)."""
+        """Logits for rows of `features` (an empty matrix gives an empty vector); a model of
+        the named features alone ignores the vector-product columns."""
+        if len(self.weights) == len(self.names):
+            features = features[..., : len(self.names)]
         if features.shape[-1] != len(self.weights):
             raise ScorerError(
                 f"scorer expects {len(self.weights)} features, got {features.shape[-1]}"
@@ -57,7 +60,8 @@ class Linear:
         arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "weights")]
         if not (len(arrays[0]) == len(arrays[1]) == len(arrays[2])):
             raise ScorerError("scorer arrays differ in length")
-        return cls(tuple(data["names"]), *arrays, float(data["bias"]))
+        mean, scale, weights = arrays
+        return cls(tuple(data["names"]), mean, scale, weights, float(data["bias"]))
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class Scorer:
     passage: Linear
     sentence: Linear
     question: Linear
+    # a quote's score: sentence logit + passage_weight x (its document's best passage logit -
+    # the best document's)
+    passage_weight: float = 1.0
     # answer when the question model's probability reaches this (fitted: train-scorer)
     answer_threshold: float = 0.5
     # report an absent word as not covered from this focus weight (fitted: train-scorer)
@@ -79,6 +86,7 @@ class Scorer:
             "passage": self.passage.to_dict(),
             "sentence": self.sentence.to_dict(),
             "question": self.question.to_dict(),
+            "passage_weight": self.passage_weight,
             "answer_threshold": self.answer_threshold,
             "focus_threshold": self.focus_threshold,
             "meta": self.meta,
@@ -98,6 +106,7 @@ class Scorer:
                 passage=Linear.from_dict(data["passage"]),
                 sentence=Linear.from_dict(data["sentence"]),
                 question=Linear.from_dict(data["question"]),
+                passage_weight=float(data["passage_weight"]),
                 answer_threshold=float(data["answer_threshold"]),
                 focus_threshold=float(data["focus_threshold"]),
                 meta=dict(data.get("meta", {})),
@@ -108,13 +117,43 @@ class Scorer:
                 f"cannot read scorer {where} ({exc}); rebuild it with `stemcell-qa train-scorer`"
             ) from None
 
+    def quote_scores(self, sentence_features: np.ndarray, passage: np.ndarray) -> np.ndarray:
+        """How well each candidate sentence answers: its own evidence, less what its document
+        trails the best document by. Within one document (one article) the sentence evidence
+        alone decides; across documents (many topics) the passage evidence weighs in."""
+        own = self.sentence.logits(sentence_features)
+        gap = passage - passage.max() if len(passage) else passage
+        return own + self.passage_weight * gap
+
+    @property
+    def dim(self) -> int:
+        """Embedding size the vector-product features were fitted for (0: none used)."""
+        return (len(self.passage.weights) - len(self.passage.names)) // 2
+
+    def named_only(self) -> Scorer:
+        """The same scorer without its vector-product weights, for an embedder of another
+        size (a stand-in model in plumbing tests): weaker, but it runs."""
+
+        def strip(model: Linear) -> Linear:
+            n = len(model.names)
+            return replace(
+                model, mean=model.mean[:n], scale=model.scale[:n], weights=model.weights[:n]
+            )
+
+        return replace(
+            self,
+            passage=strip(self.passage),
+            sentence=strip(self.sentence),
+            meta={**self.meta, "named_only": True},
+        )
+
     def describe(self) -> dict[str, Any]:
         """Sizes and thresholds, for logs and the README."""
         return {
             "passage_features": len(self.passage.weights),
             "sentence_features": len(self.sentence.weights),
             "question_features": list(self.question.names),
-            **{k: v for k, v in asdict(self).items() if k.endswith("threshold")},
+            **{k: v for k, v in asdict(self).items() if k.endswith(("threshold", "weight"))},
         }
 
 

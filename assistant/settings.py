@@ -30,6 +30,7 @@ def parse_duration(text: str) -> float | None:
     seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in pieces)
     return seconds or None
 
+
 # Upper bounds of the limits below; the HTTP schema refuses anything larger outright.
 QUESTION_CHARS_CAP = 5000
 HISTORY_CAP = 50

@@ -87,7 +87,7 @@ class AnswerOut(BaseModel):
     used_history: bool
     not_covered: list[str] = Field(
         description="with no_answer: the question's words or phrases (as written) that no "
-        "source addresses, e.g. [\"autism\"]; empty when the sources touch every part of the "
+        'source addresses, e.g. ["autism"]; empty when the sources touch every part of the '
         "question but none answers it",
         examples=[["autism"]],
     )

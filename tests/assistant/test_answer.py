@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import Answerer, AskSettings, QuestionError
+from assistant.answer import Answerer, QuestionError
 from corpus.verbatim import SourceTexts, is_verbatim
 
 
@@ -122,7 +122,8 @@ def test_bad_questions_are_refused_clearly(
 
 
 def test_on_topic_question_the_sources_do_not_answer_names_what_is_missing(
-    answerer, seed_version  # type: ignore[no-untyped-def]
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
 ) -> None:
     answer = answerer.ask(seed_version, "Can stem cells cure autism?")
     assert answer.status == "no_answer" and answer.answer == ()
@@ -137,7 +138,9 @@ def test_british_spelling_paraphrase_finds_its_sentence(answerer, seed_version) 
 
 @pytest.mark.parametrize("question", ["?!", "what is it", "the and of", "..."])
 def test_stop_words_or_punctuation_get_no_answer_and_nothing_missing(
-    answerer, seed_version, question: str  # type: ignore[no-untyped-def]
+    answerer,
+    seed_version,
+    question: str,  # type: ignore[no-untyped-def]
 ) -> None:
     answer = answerer.ask(seed_version, question)
     assert answer.status == "no_answer" and answer.not_covered == ()

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from assistant.evaluate import Question, Tally, evaluate, fold, score, supports
-from assistant.train import best_threshold
 from assistant.model import Answer, AnswerSentence, Passage
+from assistant.train import best_threshold
 from corpus.document import Document
 from corpus.local import load_local
 

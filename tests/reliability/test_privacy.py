@@ -30,7 +30,7 @@ def _ask_every_way(url: str) -> list[httpx.Response]:
             client.post("/ask", json={"question": f"{SECRET} safe?", "history": [SECRET]}),
             client.post("/", data={"question": f"{SECRET} tumors?", "history": [SECRET]}),
             client.post("/turn", data={"question": f"{SECRET} GMP?"}),
-            client.get("/ask", params={"q": SECRET * 40}),  # refused: too long
+            client.get("/ask", params={"q": SECRET * 200}),  # refused: over 2,000 characters
             client.get(f"/ask?q={SECRET}&history={SECRET}", headers={"accept": "text/html"}),
             client.get("/"),
             client.get("/static/chat.js"),
