@@ -17,7 +17,7 @@ import numpy as np
 
 from assistant.followup import ResolvedQuery, asked_part
 from index.embed import Embedder
-from index.lexical import tokenize
+from index.lexical import tokenize, tokenize_word
 from index.store import IndexVersion
 from index.vocab import WORD, content_word, zipf
 
@@ -114,7 +114,7 @@ def _scan(
         word = match.group().lower().replace("’", "'")
         if not content_word(word):
             continue
-        terms = tokenize(word)
+        terms = tokenize_word(word)
         if not terms or all(t in stems for t in terms):
             continue
         variant = version.vocabulary.variant(word)

@@ -32,6 +32,13 @@ def tokenize(text: str) -> list[str]:
     return [t for t in tokens[0] if t]
 
 
+@lru_cache(maxsize=1 << 16)
+def tokenize_word(word: str) -> tuple[str, ...]:
+    """`tokenize` of one word, remembered: a question's words are looked up one by one and
+    recur across questions (64k words at most)."""
+    return tuple(tokenize(word))
+
+
 def tokenize_many(texts: list[str]) -> list[list[str]]:
     """`tokenize` for many texts in one call."""
     if not texts:
