@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(20.0, gt=0)
     fetch_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     ann: str = Field("flat", pattern="^(flat|hnsw)$", description="dense index kind")
-    threads: int = Field(0, ge=0, description="torch threads when serving; 0 = every core")
+    # one: the other core scores candidates, and encodes stay fast on a shared machine
+    # (index/threads.py has the measurement)
+    threads: int = Field(1, ge=0, description="torch threads when serving; 0 = every core")
     answer_timeout: float = Field(
         10.0, gt=0, description="seconds a request waits for the shared model call (then 503)"
     )

@@ -35,9 +35,11 @@ class BatchTimeoutError(RuntimeError):
 class BatchSettings:
     """How long to gather a batch and how big it may get."""
 
-    # A query embeds in ~15 ms here; waiting 2 ms for company costs little when alone and
-    # lets concurrent questions share one call (bench/concurrency.py measures both).
-    wait_ms: float = 2.0
+    # No waiting for company: a call takes every job that queued while the previous call
+    # ran, so batches form under load by themselves and a lone question never waits. A 2 ms
+    # window cost one client ~4 ms a request (two hops) at no gain (bench/latency.py and
+    # bench/concurrency.py measure both cases).
+    wait_ms: float = 0.0
     max_items: int = 32  # texts (or queries) per merged call: one encode batch
     timeout_s: float = 10.0  # a request gives up (HTTP 503) after this
 
@@ -54,9 +56,14 @@ class Batcher(Generic[In, Out]):
     """Runs `call(items) -> results` (same length and order) for many callers at once."""
 
     def __init__(
-        self, call: Callable[[list[In]], list[Out]], settings: BatchSettings, name: str
+        self,
+        call: Callable[[list[In]], list[Out]],
+        settings: BatchSettings,
+        name: str,
+        init: Callable[[], None] | None = None,
     ) -> None:
         self._call = call
+        self._init = init  # run first in the worker thread (e.g. its thread counts)
         self.settings = settings
         self._queue: queue.Queue[_Job[In, Out] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -82,6 +89,8 @@ class Batcher(Generic[In, Out]):
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        if self._init is not None:
+            self._init()
         while True:
             first = self._queue.get()
             if first is None:
@@ -122,12 +131,20 @@ class Batcher(Generic[In, Out]):
 class BatchingEmbedder:
     """An `Embedder` whose concurrent `encode` calls share one model call."""
 
-    def __init__(self, inner: Embedder, settings: BatchSettings | None = None) -> None:
+    def __init__(
+        self,
+        inner: Embedder,
+        settings: BatchSettings | None = None,
+        init: Callable[[], None] | None = None,
+    ) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.dim = inner.dim
         self._batcher: Batcher[str, np.ndarray] = Batcher(
-            lambda texts: list(inner.encode(texts)), settings or BatchSettings(), "embed-batch"
+            lambda texts: list(inner.encode(texts)),
+            settings or BatchSettings(),
+            "embed-batch",
+            init,
         )
 
     def encode(
@@ -158,9 +175,11 @@ DenseQuery = tuple[IndexVersion, np.ndarray, int]
 class BatchingSearch:
     """Dense top-k searches of concurrent requests as one FAISS call per index version."""
 
-    def __init__(self, settings: BatchSettings | None = None) -> None:
+    def __init__(
+        self, settings: BatchSettings | None = None, init: Callable[[], None] | None = None
+    ) -> None:
         self._batcher: Batcher[DenseQuery, dict[int, float]] = Batcher(
-            _search_many, settings or BatchSettings(), "search-batch"
+            _search_many, settings or BatchSettings(), "search-batch", init
         )
 
     def __call__(self, version: IndexVersion, query: np.ndarray, k: int) -> dict[int, float]:

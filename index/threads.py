@@ -1,10 +1,16 @@
 """The one place that decides how many threads the model and FAISS use when serving.
 
 A server answers many questions at once, but the batching queue (index/batching.py) makes
-exactly one model call at a time, so that call may use every core; FAISS searches a small
-batch of queries and is kept to one thread so its OpenMP workers never spin against torch's.
-Measured before batching existed: two torch threads per request under contention pushed p95
-from ~20 ms to ~500 ms; bench/concurrency.py measures the current arrangement.
+exactly one model call at a time; the request threads meanwhile score candidates in numpy.
+One torch thread leaves the second core to them, and keeps a query's encode fast when other
+work shares the machine. Measured here with a build running beside the server (load average
+~5 on 2 cores), one short question: one torch thread 12-16 ms p50; two threads 22-480 ms p50,
+with p95 up to 2.6 s. FAISS's OpenMP count is set first and torch's after it: set the other
+way round (as before), torch then reported one thread yet its encodes took 0.05-2.6 s.
+OpenMP keeps its thread count per thread: a worker thread that never ran torch starts at
+every core, so FAISS searched with two threads in the batching worker (17-22 ms instead of
+0.8 ms at 11,625 chunks under load); `apply_in_thread` sets the counts in each worker.
+bench/ measures the arrangement (`STEMCELL_QA_THREADS`, default 1).
 """
 
 from __future__ import annotations
@@ -16,18 +22,29 @@ import os
 log = logging.getLogger("stemcell_qa.threads")
 
 
-def configure_serving(threads: int = 0) -> dict[str, int]:
+def configure_serving(threads: int = 1) -> dict[str, int]:
     """Set torch and FAISS thread counts for a serving process; 0 means every core."""
     import faiss
     import torch
 
     cores = threads or os.cpu_count() or 1
+    # FAISS first: setting its OpenMP count after torch's disturbed torch's (see above)
+    faiss.omp_set_num_threads(1)
     torch.set_num_threads(cores)
     # one model call at a time: no inter-op parallelism; a process that already ran torch
     # work (the test suite) cannot change it any more
     with contextlib.suppress(RuntimeError):
         torch.set_num_interop_threads(1)
-    faiss.omp_set_num_threads(1)
-    chosen = {"torch": torch.get_num_threads(), "faiss": 1}
+    chosen = {"torch": torch.get_num_threads(), "faiss": faiss.omp_get_max_threads()}
     log.info("threads: torch %d, faiss %d", chosen["torch"], chosen["faiss"])
     return chosen
+
+
+def apply_in_thread(chosen: dict[str, int]) -> None:
+    """Set the counts `configure_serving` chose in the calling thread (OpenMP's count is
+    per thread); run first thing in every worker thread that calls torch or FAISS."""
+    import faiss
+    import torch
+
+    faiss.omp_set_num_threads(chosen["faiss"])
+    torch.set_num_threads(chosen["torch"])

@@ -22,7 +22,7 @@ from index.batching import BatchingEmbedder, BatchingSearch, BatchSettings, Batc
 from index.embed import Embedder
 from index.live import LiveIndex
 from index.refresh import Refresher, RefreshPlan
-from index.threads import configure_serving
+from index.threads import apply_in_thread, configure_serving
 from web import api, pages
 from web.guard import GuardMiddleware, RateLimiter
 
@@ -60,10 +60,10 @@ def create_app(
             background.start()
         app.state.refresher = background
         undo_logging = _private_logging(settings.log_questions)
-        configure_serving(settings.threads)
+        threads = configure_serving(settings.threads)
         batching = BatchSettings(timeout_s=settings.answer_timeout)
-        shared = BatchingEmbedder(model, batching)
-        search = BatchingSearch(batching)
+        shared = BatchingEmbedder(model, batching, init=lambda: apply_in_thread(threads))
+        search = BatchingSearch(batching, init=lambda: apply_in_thread(threads))
         app.state.live = live
         app.state.answerer = Answerer(
             shared,
