@@ -1,8 +1,8 @@
-"""Benchmark 3b: exact (IndexFlatIP) vs approximate (HNSW) FAISS search: recall@10 and latency.
+"""Benchmark: exact (IndexFlatIP) vs approximate (HNSW) FAISS search: recall@10 and latency.
 
 Two settings, each measured side by side in one run:
-- the largest real index (`--index`, default bench/out/idx-scale): its chunk vectors, queried with
-  the embeddings of a seeded sample of dev questions;
+- the largest real index (`--index`, default bench/cache/idx-all, else idx-topical): its chunk
+  vectors, queried with the embeddings of a seeded sample of dev questions;
 - `--n` synthetic random normalised 384-d vectors (default 1,000,000) with random queries;
   HNSW is built only up to `--hnsw-n` synthetic vectors (building it over 1M random vectors
   takes far longer than a few minutes on 2 cores), so larger sizes report exact search only.
@@ -23,10 +23,11 @@ import numpy as np
 
 from bench.common import (
     ALL_QUESTIONS,
-    IDX_SCALE,
-    load_average,
+    IDX_ALL,
+    IDX_TOPICAL,
     percentiles,
     sample_questions,
+    stamp,
     table,
     write_json,
 )
@@ -67,7 +68,7 @@ def compare(vectors: np.ndarray, queries: np.ndarray, hnsw_too: bool = True) -> 
     if not hnsw_too:
         return {"vectors": len(vectors), "queries": len(queries), "rows": rows}
     began = time.perf_counter()
-    hnsw = make_dense(vectors, BuildSettings(ann="hnsw"))
+    hnsw: Any = make_dense(vectors, BuildSettings(ann="hnsw"))
     hnsw_build = time.perf_counter() - began
     for ef in EF_SEARCH:
         hnsw.hnsw.efSearch = ef
@@ -107,14 +108,13 @@ def synthetic_setting(n: int, queries: int, hnsw_too: bool) -> dict[str, Any]:
 
 def run(index_dir: Path, sample: int, n: int, hnsw_n: int, queries: int) -> dict[str, Any]:
     """Both settings; returns the figures."""
-    data: dict[str, Any] = {"load_average": [load_average()], "settings": []}
-    if index_dir.exists():
+    data: dict[str, Any] = {"settings": []}
+    if store.current_name(index_dir) is not None:
         data["settings"].append(real_setting(index_dir, sample))
         print("real index: done")
     for size in sorted({hnsw_n, n} - {0}):
         data["settings"].append(synthetic_setting(size, queries, size <= hnsw_n))
         print(f"synthetic {size:,}: done")
-    data["load_average"].append(load_average())
     data["faiss_threads"] = faiss.omp_get_max_threads()
     return data
 
@@ -133,7 +133,7 @@ def report(data: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", type=Path, default=IDX_SCALE, help="built index to read")
+    parser.add_argument("--index", type=Path, help="built index to read (default: the largest)")
     parser.add_argument("--sample", type=int, default=300, help="dev questions as queries")
     parser.add_argument("--n", type=int, default=1_000_000, help="synthetic vectors (0 = skip)")
     parser.add_argument(
@@ -141,8 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--queries", type=int, default=200, help="synthetic queries")
     args = parser.parse_args(argv)
-    data = run(args.index, args.sample, args.n, args.hnsw_n, args.queries)
-    write_json("ann", data)
+    index = args.index or (IDX_ALL if store.current_name(IDX_ALL) else IDX_TOPICAL)
+    began = stamp()
+    data = run(index, args.sample, args.n, args.hnsw_n, args.queries)
+    write_json("ann", data, began)
     print(report(data))
 
 

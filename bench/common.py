@@ -1,4 +1,11 @@
-"""Shared helpers for the benchmarks: paths, percentiles, JSON output, tables, servers."""
+"""Shared helpers for the benchmarks: paths, section stamps, percentiles, JSON results, tables,
+servers.
+
+Three folders: `bench/results/` holds each section's small JSON result (committed: every
+figure in RESULTS.md comes from one of them); `bench/cache/` holds the indexes the benchmarks
+build and reuse, with their embedding caches (git-ignored); `bench/out/` holds temporary and
+large files (git-ignored).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OUT = BENCH / "out"
+CACHE = BENCH / "cache"
+RESULTS = BENCH / "results"
 SHARED = (ROOT / ".." / "shared").resolve()
 TOPICAL = SHARED / "corpus" / "medquad" / "topical.jsonl"
 ALL_DOCS = SHARED / "scale" / "medquad-all.jsonl"
@@ -26,30 +35,52 @@ SEED_DOC = SHARED / "corpus" / "are-stem-cell-products-safe.txt"
 SEED_QUESTIONS = SHARED / "eval" / "seed-dev.jsonl"
 TOPICAL_QUESTIONS = SHARED / "eval" / "medquad-topical-dev.jsonl"
 ALL_QUESTIONS = SHARED / "scale" / "medquad-all-dev-questions.jsonl"
-IDX_TOPICAL = Path("/tmp/idx-mq")
-IDX_ALL = OUT / "idx-all"  # full medquad-all build (may be partial: see bench/scale_index.py)
-IDX_SCALE = OUT / "idx-scale"  # what the benchmarks use at scale
+IDX_SEED = CACHE / "idx-seed"  # the seed article (bench/indexes.py builds all three)
+IDX_TOPICAL = CACHE / "idx-topical"  # MedQuAD topical.jsonl
+IDX_ALL = CACHE / "idx-all"  # MedQuAD medquad-all.jsonl
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "stemcell-qa")
 
 
-def out_path(name: str) -> Path:
-    """`bench/out/<name>.json`, creating the folder."""
+def result_path(name: str) -> Path:
+    """`bench/results/<name>.json`, creating the folder."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    return RESULTS / f"{name}.json"
+
+
+def scratch() -> Path:
+    """`bench/out/`, created: temporary and large files."""
     OUT.mkdir(parents=True, exist_ok=True)
-    return OUT / f"{name}.json"
+    return OUT
 
 
-def write_json(name: str, data: dict[str, Any]) -> Path:
-    """Write a benchmark's figures where run_all picks them up."""
-    path = out_path(name)
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+def stamp() -> dict[str, Any]:
+    """When a section started and how loaded the machine was then (other work skews timings)."""
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "load_average_start": load_averages(),
+        "clock": time.perf_counter(),
+    }
+
+
+def write_json(name: str, data: dict[str, Any], began: dict[str, Any] | None = None) -> Path:
+    """Write a section's figures to bench/results/, stamped with its start, end load and
+    duration when `began` (from `stamp()`) is given."""
+    if began is not None:
+        run = {k: v for k, v in began.items() if k != "clock"}
+        run["seconds"] = round(time.perf_counter() - began["clock"], 1)
+        run["load_average_end"] = load_averages()
+        run["size"] = os.environ.get("BENCH_SIZE", "")
+        data = {"run": run, **data}
+    path = result_path(name)
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT)}")
     return path
 
 
 def read_json(name: str) -> dict[str, Any] | None:
-    """A benchmark's figures, or None when it has not run."""
-    path = out_path(name)
+    """A section's figures, or None when it has not run."""
+    path = result_path(name)
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
@@ -159,7 +190,7 @@ def serving(index_dir: Path, workers: int = 1) -> Iterator[list[dict[str, Any]]]
     """Start `workers` independent `stemcell-qa serve` processes; yield their port/pid/ready_s."""
     env = dict(os.environ, STEMCELL_QA_RATE_LIMIT="0")
     servers: list[tuple[subprocess.Popen[bytes], int]] = []
-    log = (OUT / "serve.log").open("ab")
+    log = (scratch() / "serve.log").open("ab")
     try:
         for _ in range(workers):
             port = free_port()
@@ -180,6 +211,14 @@ def serving(index_dir: Path, workers: int = 1) -> Iterator[list[dict[str, Any]]]
             except subprocess.TimeoutExpired:
                 proc.kill()
         log.close()
+
+
+def serving_threads() -> int:
+    """The torch thread count `stemcell-qa serve` would use (its settings, environment
+    included), so in-process timings run as the server does."""
+    from assistant.settings import Settings
+
+    return Settings(**{}).threads
 
 
 def machine() -> dict[str, Any]:
@@ -213,3 +252,8 @@ def _cpu_name() -> str:
 def load_average() -> float:
     """1-minute load average: other work on the machine skews every absolute figure."""
     return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def load_averages() -> list[float]:
+    """1-, 5- and 15-minute load averages."""
+    return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]

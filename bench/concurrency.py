@@ -1,10 +1,11 @@
-"""Benchmark 4: throughput of `stemcell-qa serve` under N concurrent HTTP clients.
+"""Benchmark: throughput of `stemcell-qa serve` under N concurrent HTTP clients (topical).
 
-Starts 1 and then 2 server worker processes on loopback (two independent `stemcell-qa serve`
-processes on two ports over the same index, clients alternating between them; the server is
-stateless), with STEMCELL_QA_RATE_LIMIT=0. For each client count (`--clients`, default 1 4 16 64)
-sends a fixed number of POST /ask requests (`--requests`, distinct dev questions) from asyncio
-clients and reports requests/s, p50/p95 latency and errors (must be 0).
+Starts `--workers` server processes in turn on loopback (with 2: two independent
+`stemcell-qa serve` processes on two ports over the same index, clients alternating between
+them; the server is stateless), with STEMCELL_QA_RATE_LIMIT=0, over the topical index (11,625
+chunks). For each client count (`--clients`) sends `--requests` POST /ask requests (distinct
+dev questions, a fresh set per level) from asyncio clients and reports requests/s, p50/p95
+latency and errors (must be 0).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ import httpx
 from bench.common import (
     IDX_TOPICAL,
     TOPICAL_QUESTIONS,
-    load_average,
     percentiles,
     rss_mb,
     sample_questions,
     serving,
+    stamp,
     table,
     write_json,
 )
@@ -41,6 +42,7 @@ async def client(
         except asyncio.QueueEmpty:
             return
         began = time.perf_counter()
+        status: int | str
         try:
             response = await http.post(
                 urls[number % len(urls)], json={"question": question, "history": []}
@@ -83,8 +85,8 @@ def run_workers(
     """Every client level against `workers` server processes."""
     with serving(index_dir, workers) as servers:
         urls = [f"http://127.0.0.1:{s['port']}/ask" for s in servers]
-        asyncio.run(load_level(urls, questions[:4], 2))  # warm-up
-        pool = itertools.cycle([questions[i::4] for i in range(4)])
+        asyncio.run(load_level(urls, questions[:8], 2))  # warm-up
+        pool = itertools.cycle([questions[i :: len(levels)] for i in range(len(levels))])
         results = []
         for clients in levels:
             results.append(asyncio.run(load_level(urls, next(pool), clients)))
@@ -95,16 +97,20 @@ def run_workers(
 
 def run(requests: int, levels: list[int], worker_counts: list[int]) -> dict[str, Any]:
     """All worker counts; returns the figures."""
-    records = sample_questions(TOPICAL_QUESTIONS, requests * 4, seed=11)
+    records = sample_questions(TOPICAL_QUESTIONS, requests * len(levels), seed=11)
     questions = [q["question"] for q in records if not q.get("history")]
-    data: dict[str, Any] = {
-        "index": str(IDX_TOPICAL),
-        "requests_per_level": len(questions) // 4,
-        "load_average": [load_average()],
+    return {
+        "index": IDX_TOPICAL.name,
+        "chunks": _chunks(IDX_TOPICAL),
+        "requests_per_level": len(questions) // len(levels),
         "runs": [run_workers(IDX_TOPICAL, w, levels, questions) for w in worker_counts],
     }
-    data["load_average"].append(load_average())
-    return data
+
+
+def _chunks(index_dir: Path) -> int:
+    from index import store
+
+    return int((store.read_manifest(index_dir) or {}).get("counts", {}).get("chunks", 0))
 
 
 def report(data: dict[str, Any]) -> str:
@@ -129,12 +135,13 @@ def report(data: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=100, help="requests per client level")
+    parser.add_argument("--requests", type=int, default=200, help="requests per client level")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
+    began = stamp()
     data = run(args.requests, args.clients, args.workers)
-    write_json("concurrency", data)
+    write_json("concurrency", data, began)
     print(report(data))
 
 

@@ -1,4 +1,4 @@
-"""Benchmark 2: incremental rebuild — full build, change one document, rebuild, no-op rebuild.
+"""Benchmark: incremental rebuild — full build, change one document, rebuild, no-op rebuild.
 
 Builds the first `--limit` documents of topical.jsonl into a fresh index dir (empty embedding
 cache), then appends one sentence to one document (`--doc`, by position) and rebuilds the same
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import OUT, TOPICAL, first_lines, load_average, table, write_json
+from bench.common import TOPICAL, first_lines, scratch, stamp, table, write_json
 from corpus.chunk import chunk_document
 from corpus.document import Document
 from corpus.local import load_local
@@ -56,8 +56,9 @@ def timed_build(docs: list[Document], folder: Path, embedder: MiniLMEmbedder) ->
 
 def run(limit: int, position: int) -> dict[str, Any]:
     """Full build, one-document change, rebuild, no-op rebuild; returns the figures."""
-    base_file = first_lines(TOPICAL, limit, OUT / f"topical-{limit}.jsonl")
-    new_file, doc_id = changed_file(base_file, position, OUT / f"topical-{limit}-changed.jsonl")
+    out = scratch()
+    base_file = first_lines(TOPICAL, limit, out / f"topical-{limit}.jsonl")
+    new_file, doc_id = changed_file(base_file, position, out / f"topical-{limit}-changed.jsonl")
     quiet = lambda message: None  # noqa: E731
     base, new = load_local([base_file], quiet), load_local([new_file], quiet)
     old_doc = next(d for d in base if d.source_id == doc_id)
@@ -65,7 +66,7 @@ def run(limit: int, position: int) -> dict[str, Any]:
     doc_chunks, expected = changed_passages(old_doc, new_doc)
     embedder = MiniLMEmbedder()
     embedder.encode(["warm-up sentence"] * 8)
-    folder = Path(tempfile.mkdtemp(prefix="incr-", dir=OUT))
+    folder = Path(tempfile.mkdtemp(prefix="incr-", dir=out))
     try:
         steps = {
             "full build (fresh dir)": timed_build(base, folder, embedder),
@@ -84,7 +85,6 @@ def run(limit: int, position: int) -> dict[str, Any]:
         "only_changed_encoded": rebuilt["embedded"] == expected,
         "speedup": round(steps["full build (fresh dir)"]["seconds"] / rebuilt["seconds"], 1),
         "steps": steps,
-        "load_average": load_average(),
     }
 
 
@@ -118,8 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=300, help="first N documents of topical")
     parser.add_argument("--doc", type=int, default=5, help="position of the document to change")
     args = parser.parse_args(argv)
+    began = stamp()
     data = run(args.limit, args.doc)
-    write_json("incremental", data)
+    write_json("incremental", data, began)
     print(report(data))
 
 

@@ -1,12 +1,15 @@
-"""Benchmark 3a: /ask latency in-process and over HTTP, with a per-stage breakdown.
+"""Benchmark: /ask latency at three corpus sizes, in-process and over HTTP, against the floor.
 
-For each index (`--sizes`: seed = bench/out/idx-seed (built by bench.quality), topical =
-/tmp/idx-mq, all = bench/out/idx-scale), over a seeded sample
-of its dev questions (questions whose gold documents are not in the index are skipped): runs
-`Answerer.ask` in-process (stage timings embed / search / select from the answer), times
-`dense_candidates` and `lexical_scores` alone on the same queries (to split search into dense vs
-BM25), then sends the same questions one at a time to `stemcell-qa serve` (POST /ask on loopback).
-Reports p50/p95/p99 per stage and end to end. The ANN comparison is in `bench.ann`.
+For each index (`--sizes`: seed, topical, all, from bench/cache/; see bench/indexes.py), over a
+seeded sample of its dev questions (questions whose gold documents are not indexed are
+skipped), in this order and in one process with the server's thread settings:
+- the floor: the model's own `encode([question])` of each question (one model call, nothing
+  else), which /ask cannot beat;
+- `Answerer.ask` in-process, with its stage timings (embed, search, score, compose);
+- dense search and BM25 alone on the same queries;
+- the same questions one at a time to a fresh `stemcell-qa serve` (POST /ask on loopback,
+  one client, keep-alive).
+Reports p50/p95/p99 and the HTTP p50 as a multiple of the floor's p50.
 """
 
 from __future__ import annotations
@@ -22,15 +25,16 @@ from assistant.answer import Answerer
 from assistant.followup import resolve
 from bench.common import (
     ALL_QUESTIONS,
-    IDX_SCALE,
+    IDX_ALL,
+    IDX_SEED,
     IDX_TOPICAL,
-    OUT,
     SEED_QUESTIONS,
     TOPICAL_QUESTIONS,
-    load_average,
     percentiles,
     questions_for,
     serving,
+    serving_threads,
+    stamp,
     table,
     write_json,
 )
@@ -38,24 +42,36 @@ from index import store
 from index.embed import MiniLMEmbedder
 from index.lexical import tokenize
 from index.search import dense_candidates, lexical_scores
+from index.threads import configure_serving
 
 SIZES = {
-    "seed": (OUT / "idx-seed", SEED_QUESTIONS),
+    "seed": (IDX_SEED, SEED_QUESTIONS),
     "topical": (IDX_TOPICAL, TOPICAL_QUESTIONS),
-    "all": (IDX_SCALE, ALL_QUESTIONS),
+    "all": (IDX_ALL, ALL_QUESTIONS),
 }
+STAGES = ("embed", "search", "score", "compose")
 Question = dict[str, Any]
+
+
+def floor(embedder: MiniLMEmbedder, questions: list[Question]) -> dict[str, Any]:
+    """The model's one-question embedding time (ms) for each question: the floor of /ask."""
+    times = []
+    for q in questions:
+        began = time.perf_counter()
+        embedder.encode([q["question"]])
+        times.append((time.perf_counter() - began) * 1000)
+    return percentiles(times)
 
 
 def in_process(answerer: Answerer, version: Any, questions: list[Question]) -> dict[str, Any]:
     """End-to-end and per-stage latencies of `ask` (ms)."""
-    stages: dict[str, list[float]] = {"total": [], "embed": [], "search": [], "select": []}
+    stages: dict[str, list[float]] = {"total": [], **{s: [] for s in STAGES}}
     for q in questions:
         began = time.perf_counter()
         answer = answerer.ask(version, q["question"], q.get("history", []))
         stages["total"].append((time.perf_counter() - began) * 1000)
-        for stage in ("embed", "search", "select"):
-            stages[stage].append(answer.timings_ms[stage])
+        for stage in STAGES:
+            stages[stage].append(answer.timings_ms.get(stage, 0.0))
     return {stage: percentiles(values) for stage, values in stages.items()}
 
 
@@ -77,20 +93,22 @@ def search_split(
 
 
 def over_http(index_dir: Path, questions: list[Question]) -> dict[str, Any]:
-    """Sequential POST /ask latencies (ms) against a fresh `stemcell-qa serve`."""
+    """Sequential POST /ask latencies (ms) against a fresh `stemcell-qa serve`, one client."""
     latencies, errors = [], 0
     with serving(index_dir) as servers, httpx.Client(timeout=60) as client:
         url = f"http://127.0.0.1:{servers[0]['port']}/ask"
-        client.post(url, json={"question": "warm-up question about stem cells", "history": []})
+        for q in questions[:3]:  # warm-up, not counted
+            client.post(url, json={"question": q["question"], "history": q.get("history", [])})
         for q in questions:
             began = time.perf_counter()
-            response = client.post(url, json={"question": q["question"], "history": q["history"]})
+            body = {"question": q["question"], "history": q.get("history", [])}
+            response = client.post(url, json=body)
             latencies.append((time.perf_counter() - began) * 1000)
             errors += response.status_code != 200
     return {"total": percentiles(latencies), "errors": errors}
 
 
-def measure(size: str, embedder: MiniLMEmbedder, sample: int, http_sample: int) -> dict[str, Any]:
+def measure(size: str, embedder: MiniLMEmbedder, sample: int) -> dict[str, Any]:
     """All latency figures for one index."""
     index_dir, path = SIZES[size]
     version = store.load(index_dir, embedder.model_id, embedder.dim)
@@ -98,55 +116,82 @@ def measure(size: str, embedder: MiniLMEmbedder, sample: int, http_sample: int) 
     answerer = Answerer(embedder)
     for q in questions[:3]:  # warm-up (first-call overheads), not counted
         answerer.ask(version, q["question"], q.get("history", []))
-    answerer = Answerer(embedder)  # fresh sentence-vector cache, like a fresh server
-    result = {
-        "index": str(index_dir),
+    result: dict[str, Any] = {
+        "index": index_dir.name,
         "documents": len(version.documents),
         "chunks": len(version.chunks),
         "ann": version.manifest.get("ann", {}).get("kind"),
         "questions": len(questions),
+        "floor": floor(embedder, questions),
         "in_process": in_process(answerer, version, questions),
         "split": search_split(embedder, version, questions),
     }
-    result["http"] = over_http(index_dir, questions[:http_sample])
+    del version, answerer
+    result["http"] = over_http(index_dir, questions)
+    result["http_p50_over_floor"] = round(
+        result["http"]["total"]["p50"] / max(result["floor"]["p50"], 1e-9), 2
+    )
     return result
 
 
-def run(sizes: list[str], sample: int, http_sample: int) -> dict[str, Any]:
-    """Measure each size in turn; returns the figures."""
+def run(sizes: list[str], sample: int) -> dict[str, Any]:
+    """Measure each size whose index exists; returns the figures."""
+    threads = configure_serving(serving_threads())  # as the server runs
     embedder = MiniLMEmbedder()
-    data: dict[str, Any] = {"load_average": [load_average()], "sizes": {}}
+    embedder.encode(["warm-up question"] * 4)
+    data: dict[str, Any] = {"threads": threads, "sample": sample, "sizes": {}, "missing": []}
     for size in sizes:
-        data["sizes"][size] = measure(size, embedder, sample, http_sample)
-        print(f"{size}: done")
-    data["load_average"].append(load_average())
+        if store.current_name(SIZES[size][0]) is None:
+            data["missing"].append(size)
+            print(f"{size}: no index in bench/cache (run python -m bench.indexes)")
+            continue
+        data["sizes"][size] = measure(size, embedder, sample)
+        print(f"{size}: done", flush=True)
     return data
 
 
 def report(data: dict[str, Any]) -> str:
-    """The Markdown table of a result."""
+    """The Markdown tables of a result."""
     rows = []
     for size, m in data["sizes"].items():
         label = f"{size} ({m['documents']:,} docs, {m['chunks']:,} chunks)"
-        stages = {**{f"ask: {k}": v for k, v in m["in_process"].items()}, **m["split"]}
-        stages["HTTP POST /ask"] = m["http"]["total"]
+        stages = {
+            "floor: encode one question": m["floor"],
+            **{f"ask in-process: {k}": v for k, v in m["in_process"].items()},
+            **m["split"],
+            "HTTP POST /ask, one client": m["http"]["total"],
+        }
         for name, p in stages.items():
             rows.append([label, name, p["n"], p["p50"], p["p95"], p["p99"]])
         rows.append([label, "HTTP errors", m["http"]["errors"], None, None, None])
-    return table(["index", "stage", "n", "p50 ms", "p95 ms", "p99 ms"], rows)
+    out = table(["index", "stage", "n", "p50 ms", "p95 ms", "p99 ms"], rows)
+    summary = [
+        [
+            size,
+            m["chunks"],
+            m["http"]["total"]["p50"],
+            m["http"]["total"]["p95"],
+            m["floor"]["p50"],
+            f"{m['http_p50_over_floor']:.2f}x",
+        ]
+        for size, m in data["sizes"].items()
+    ]
+    headers = ["index", "chunks", "HTTP p50 ms", "HTTP p95 ms", "floor p50 ms", "p50 / floor"]
+    out = table(headers, summary) + "\n\n" + out
+    if data.get("missing"):
+        out += f"\n\nNot measured (no index built): {', '.join(data['missing'])}."
+    return out + f"\n\nThreads (as the server sets them): {data['threads']}."
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sizes", nargs="+", default=["seed", "topical", "all"], choices=list(SIZES)
-    )
-    parser.add_argument("--sample", type=int, default=200, help="questions per index")
-    parser.add_argument("--http-sample", type=int, default=100, help="of those, sent over HTTP")
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--sample", type=int, default=100, help="questions per index")
     args = parser.parse_args(argv)
-    data = run(args.sizes, args.sample, args.http_sample)
-    write_json("latency", data)
+    began = stamp()
+    data = run(args.sizes, args.sample)
+    write_json("latency", data, began)
     print(report(data))
 
 

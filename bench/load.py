@@ -4,6 +4,8 @@
     python -m bench.load --clients 50 --seconds 60 --rebuild-at 20  # ... and publishes a new
                                                                     # version (changed document)
     python -m bench.load --url http://127.0.0.1:8000 --index data/index   # an existing server
+    python -m bench.load --clients 50 --seconds 40 --rebuild-at 10 --result load
+                                                  # ... and write bench/results/load.json
 
 Every response must be HTTP 200 and valid against the `/ask` schema (`AnswerOut`); every quoted
 sentence must equal its document's text in the version named by that response (`index_version`),
@@ -396,6 +398,42 @@ def report(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markdown(summary: dict[str, Any]) -> str:
+    """The results page's table of a run."""
+    from bench.common import table
+
+    lat = summary["latency_ms"]
+    rows = [
+        [
+            summary["clients"],
+            summary["requests"],
+            summary["throughput_rps"],
+            lat["p50"],
+            lat["p95"],
+            lat["p99"],
+            summary["errors"],
+            summary["stale"],
+            summary["mixed"],
+            summary["versions_switched"],
+        ]
+    ]
+    headers = ["clients", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"]
+    headers += ["stale", "mixed", "version switches"]
+    rebuilds = "; ".join(
+        f"started at {r['started_s']} s, published at {r['published_s']} s"
+        for r in summary.get("rebuilds", [])
+    )
+    head = (
+        f"{summary['clients']} clients for {summary['seconds']:g} s against `stemcell-qa serve` "
+        "over the seed article plus a probe document; a `stemcell-qa build` publishes a new "
+        f"version (the probe document changed) during the run ({rebuilds or 'no rebuild'}). "
+        f"Versions answering, in order: {', '.join(summary['version_order'])}; "
+        f"{summary['checked_quotes']:,} quotes checked against their version's text.\n\n"
+    )
+    errors = "".join(f"\n- error: {e}" for e in summary["error_samples"])
+    return head + table(headers, rows) + errors
+
+
 def failed(summary: dict[str, Any]) -> bool:
     """Whether the run broke a rule (errors, schema failures, stale or mixed responses)."""
     return bool(summary["errors"] or summary["stale"] or summary["mixed"])
@@ -413,7 +451,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="load an already running server instead")
     parser.add_argument("--index", type=Path, help="with --url: its index dir (checks quotes)")
     parser.add_argument("--json", type=Path, help="also write the summary here")
+    parser.add_argument("--result", help="also write bench/results/NAME.json (stamped)")
     args = parser.parse_args(argv)
+    from bench.common import stamp, write_json
+
+    began = stamp()
     if args.url:
         records, _ = run_load(args.url, args.clients, args.seconds)
         summary = summarize(records, args.index)
@@ -426,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report(summary))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2), "utf-8")
+    if args.result:
+        write_json(args.result, summary, began)
     return 1 if failed(summary) else 0
 
 

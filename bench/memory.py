@@ -1,19 +1,18 @@
-"""Benchmark 5: memory and start-up — RSS after load, peak RSS during build, serve-to-ready time.
+"""Benchmark: memory and start-up — serve-to-ready time, RSS after questions, build peak RSS.
 
-- Start-up: for each index (topical = /tmp/idx-mq; scale = bench/out/idx-scale when built),
-  starts `stemcell-qa serve` `--starts` times and measures the time from process start to the
-  first 200 from GET /readyz, and the server's RSS once ready and after `--asks` questions.
-- Build peak: runs `stemcell-qa build` under /usr/bin/time into fresh index dirs (fresh build of
-  the first `--limit` topical documents, and a cached rebuild of the scale index's documents,
-  which embeds nothing), reporting peak RSS and wall time. A log of the background full build of
-  medquad-all (bench/out/build-all.time, GNU time -v output) is included when present.
+- Start-up: for the topical and medquad-all indexes (bench/cache/), starts `stemcell-qa serve`
+  `--starts` times and measures the time from process start to the first 200 from GET /readyz
+  (imports, model and index load), and the server's RSS once ready and after `--asks`
+  questions (the first start).
+- Build peak: `stemcell-qa build` under /usr/bin/time into a fresh index dir: a fresh build of
+  the first `--limit` topical documents (empty cache), and with `--cached-rebuild` a build of
+  all of topical into a fresh dir whose embedding cache is copied from the topical index (so
+  nothing is embedded): peak RSS and wall time.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import shutil
 import statistics
 import subprocess
@@ -26,25 +25,26 @@ import httpx
 
 from bench.common import (
     CLI,
-    IDX_SCALE,
+    IDX_ALL,
     IDX_TOPICAL,
-    OUT,
     TOPICAL,
     TOPICAL_QUESTIONS,
     first_lines,
-    load_average,
     rss_mb,
     sample_questions,
+    scratch,
     serving,
+    stamp,
     table,
     write_json,
 )
+from index import store
 
-SCALE_DOCS = OUT / "medquad-all-cached.jsonl"
+GOALS = {"ready_s": 3.0, "rss_mb": 1024.0}  # issue 11, at 43,901 chunks
 
 
 def startup(index_dir: Path, starts: int, asks: int) -> dict[str, Any]:
-    """Serve-to-ready seconds (median of `starts`) and RSS once ready and after `asks`."""
+    """Serve-to-ready seconds (each start and the median) and RSS once ready and after asks."""
     questions = [q["question"] for q in sample_questions(TOPICAL_QUESTIONS, asks, seed=3)]
     ready, memory = [], {}
     for attempt in range(starts):
@@ -58,7 +58,8 @@ def startup(index_dir: Path, starts: int, asks: int) -> dict[str, Any]:
                     httpx.post(url, json={"question": question, "history": []}, timeout=120)
                 memory["after_asks"] = rss_mb(servers[0]["pid"])
     return {
-        "index": str(index_dir),
+        "index": index_dir.name,
+        "chunks": int((store.read_manifest(index_dir) or {})["counts"]["chunks"]),
         "ready_s": [round(s, 2) for s in ready],
         "ready_s_median": round(statistics.median(ready), 2),
         "asks": len(questions),
@@ -68,7 +69,7 @@ def startup(index_dir: Path, starts: int, asks: int) -> dict[str, Any]:
 
 def timed_build(docs: Path, cache_from: Path | None) -> dict[str, Any]:
     """Peak RSS (MB) and wall seconds of `stemcell-qa build` into a fresh dir."""
-    folder = Path(tempfile.mkdtemp(prefix="mem-build-", dir=OUT))
+    folder = Path(tempfile.mkdtemp(prefix="mem-build-", dir=scratch()))
     try:
         if cache_from is not None:
             shutil.copy(cache_from / "embeddings.sqlite", folder / "embeddings.sqlite")
@@ -79,49 +80,28 @@ def timed_build(docs: Path, cache_from: Path | None) -> dict[str, Any]:
         return {
             "peak_mb": round(int(peak_kb) / 1024, 1),
             "seconds": float(seconds),
-            "summary": done.stdout.strip(),
+            "summary": done.stdout.strip().splitlines()[-1],
         }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def background_build() -> dict[str, Any] | None:
-    """Peak RSS and state of the background full medquad-all build, from its GNU time log."""
-    path = OUT / "build-all.time"
-    if not path.exists():
-        return None
-    text = path.read_text()
-    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
-    wall = re.search(r"Elapsed \(wall clock\) time.*: ([\d:.]+)", text)
-    return {
-        "peak_mb": round(int(peak.group(1)) / 1024, 1) if peak else None,
-        "wall": wall.group(1) if wall else None,
-        "interrupted": "terminated by signal" in text,
-    }
-
-
-def run(limit: int, starts: int, asks: int) -> dict[str, Any]:
+def run(limit: int, starts: int, asks: int, cached_rebuild: bool) -> dict[str, Any]:
     """Every memory and start-up figure."""
-    data: dict[str, Any] = {"load_average": [load_average()], "serve": {}, "build": {}}
-    topical_docs = first_lines(TOPICAL, limit, OUT / f"topical-{limit}.jsonl")
+    data: dict[str, Any] = {"serve": {}, "build": {}, "missing": [], "goals": GOALS}
+    for name, index_dir in (("topical", IDX_TOPICAL), ("all", IDX_ALL)):
+        if store.current_name(index_dir) is None:
+            data["missing"].append(name)
+            continue
+        data["serve"][name] = startup(index_dir, starts, asks)
+        print(f"serve {name}: ready in {data['serve'][name]['ready_s']} s", flush=True)
+    topical_docs = first_lines(TOPICAL, limit, scratch() / f"topical-{limit}.jsonl")
     data["build"][f"fresh build, {limit} topical docs"] = timed_build(topical_docs, None)
-    if SCALE_DOCS.exists() and IDX_SCALE.exists():
-        data["build"]["cached rebuild, scale docs (nothing embedded)"] = timed_build(
-            SCALE_DOCS, IDX_SCALE
+    if cached_rebuild:
+        data["build"]["topical into a fresh dir, cache copied (nothing embedded)"] = timed_build(
+            TOPICAL, IDX_TOPICAL
         )
-    data["background_full_build"] = background_build()
-    for name, index_dir in (("topical", IDX_TOPICAL), ("scale", IDX_SCALE)):
-        if index_dir.exists():
-            data["serve"][name] = startup(index_dir, starts, asks)
-            data["serve"][name]["chunks"] = _chunks(index_dir)
-    data["load_average"].append(load_average())
     return data
-
-
-def _chunks(index_dir: Path) -> int:
-    name = (index_dir / "CURRENT").read_text().strip()
-    manifest = json.loads((index_dir / "versions" / name / "manifest.json").read_text())
-    return int(manifest["counts"]["chunks"])
 
 
 def report(data: dict[str, Any]) -> str:
@@ -130,6 +110,7 @@ def report(data: dict[str, Any]) -> str:
         [
             name,
             s["chunks"],
+            ", ".join(f"{v:g}" for v in s["ready_s"]),
             s["ready_s_median"],
             s["after_load"]["rss_mb"],
             s["after_asks"]["rss_mb"],
@@ -137,28 +118,36 @@ def report(data: dict[str, Any]) -> str:
         ]
         for name, s in data["serve"].items()
     ]
-    serve = table(
-        ["index", "chunks", "serve->ready s (median)", "RSS ready MB", "RSS after asks MB", "peak"],
-        serve_rows,
-    )
+    asks = [s["asks"] for s in data["serve"].values()]
+    headers = [
+        "index",
+        "chunks",
+        "serve->ready s (each start)",
+        "median s",
+        "RSS ready MB",
+        f"RSS after {asks[0] if asks else 0} asks MB",
+        "peak MB",
+    ]
+    serve = table(headers, serve_rows)
     build_rows = [[n, b["peak_mb"], b["seconds"], b["summary"]] for n, b in data["build"].items()]
-    bg = data.get("background_full_build")
-    if bg:
-        state = "interrupted" if bg["interrupted"] else "completed"
-        build_rows.append([f"full medquad-all build ({state})", bg["peak_mb"], bg["wall"], ""])
     builds = table(["build", "peak RSS MB", "wall s", "output"], build_rows)
-    return serve + "\n\n" + builds
+    missing = (
+        f"\n\nNot measured (no index): {', '.join(data['missing'])}." if data["missing"] else ""
+    )
+    return serve + "\n\n" + builds + missing
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=100, help="topical documents to build")
-    parser.add_argument("--starts", type=int, default=2, help="serve start-ups per index")
+    parser.add_argument("--limit", type=int, default=30, help="topical documents to build")
+    parser.add_argument("--starts", type=int, default=3, help="serve start-ups per index")
     parser.add_argument("--asks", type=int, default=20, help="questions before the second RSS")
+    parser.add_argument("--cached-rebuild", action="store_true", help="also a no-embed build")
     args = parser.parse_args(argv)
-    data = run(args.limit, args.starts, args.asks)
-    write_json("memory", data)
+    began = stamp()
+    data = run(args.limit, args.starts, args.asks, args.cached_rebuild)
+    write_json("memory", data, began)
     print(report(data))
 
 

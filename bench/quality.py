@@ -1,9 +1,10 @@
-"""Benchmark 6: answer quality with `stemcell-qa eval` for fused / dense-only / BM25-only.
+"""Benchmark: answer quality with `stemcell-qa eval` for fused / dense-only / BM25-only.
 
-Runs `stemcell-qa eval --mode all --json` on: seed-dev.jsonl over a small index of the seed
-article (built into bench/out/idx-seed), medquad-topical-dev.jsonl over the topical index
-(`--topical-sample`, 0 = all 1,645), and a seeded sample of medquad-all-dev-questions.jsonl over
-the medquad-all index (`--all-sample`). Sampled question files are written to bench/out/.
+Runs `stemcell-qa eval --mode all --json` on: seed-dev.jsonl and seed-indomain-dev.jsonl over
+the seed article's index, medquad-topical-dev.jsonl over the topical index (`--topical-sample`,
+0 = all 1,645), and a seeded sample of medquad-all-dev-questions.jsonl over the medquad-all
+index (`--all-sample`), all from bench/cache/ (bench/indexes.py). Sampled question files are
+written to bench/out/.
 """
 
 from __future__ import annotations
@@ -18,27 +19,23 @@ from typing import Any
 from bench.common import (
     ALL_QUESTIONS,
     CLI,
-    IDX_SCALE,
+    IDX_ALL,
+    IDX_SEED,
     IDX_TOPICAL,
-    OUT,
-    SEED_DOC,
     SEED_QUESTIONS,
+    SHARED,
     TOPICAL_QUESTIONS,
     questions_for,
     sample_questions,
+    scratch,
+    stamp,
     table,
     write_json,
 )
+from index import store
 
-IDX_SEED = OUT / "idx-seed"
+SEED_INDOMAIN = SHARED / "eval" / "seed-indomain-dev.jsonl"
 COLUMNS = ["hit@1", "hit@3", "recall@5", "mrr@10", "answered_rate", "abstain_rate"]
-
-
-def seed_index() -> Path:
-    """Build (or keep) the small index of the seed article."""
-    cmd = [CLI, "build", "--no-sources", "--docs", str(SEED_DOC), "--index", str(IDX_SEED)]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return IDX_SEED
 
 
 def question_file(index_dir: Path, path: Path, sample: int | None) -> Path:
@@ -46,7 +43,7 @@ def question_file(index_dir: Path, path: Path, sample: int | None) -> Path:
     records = questions_for(index_dir, path, sample)
     if len(records) == len(sample_questions(path, None)):
         return path
-    target = OUT / f"{path.stem}-sample{sample}.jsonl"
+    target = scratch() / f"{path.stem}-sample{sample}.jsonl"
     target.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return target
 
@@ -66,18 +63,20 @@ def evaluate(index_dir: Path, questions: Path) -> dict[str, Any]:
 
 def run(topical_sample: int | None, all_sample: int | None, sets: list[str]) -> dict[str, Any]:
     """Evaluate every chosen set; returns the figures."""
-    plan = {
-        "seed": (seed_index, SEED_QUESTIONS, None),
-        "topical": (lambda: IDX_TOPICAL, TOPICAL_QUESTIONS, topical_sample),
-        "all": (lambda: IDX_SCALE, ALL_QUESTIONS, all_sample),
+    plan: dict[str, list[tuple[Path, Path, int | None]]] = {
+        "seed": [(IDX_SEED, SEED_QUESTIONS, None), (IDX_SEED, SEED_INDOMAIN, None)],
+        "topical": [(IDX_TOPICAL, TOPICAL_QUESTIONS, topical_sample)],
+        "all": [(IDX_ALL, ALL_QUESTIONS, all_sample)],
     }
-    data: dict[str, Any] = {"sets": {}}
+    data: dict[str, Any] = {"sets": {}, "missing": []}
     for name in sets:
-        index_fn, path, sample = plan[name]
-        index_dir = index_fn()
-        result = evaluate(index_dir, question_file(index_dir, path, sample))
-        data["sets"][path.name] = {"index": str(index_dir), "sample": sample, **result}
-        print(f"{path.name}: done in {result['seconds']} s")
+        for index_dir, path, sample in plan[name]:
+            if store.current_name(index_dir) is None:
+                data["missing"].append(path.name)
+                continue
+            result = evaluate(index_dir, question_file(index_dir, path, sample))
+            data["sets"][path.name] = {"index": index_dir.name, "sample": sample, **result}
+            print(f"{path.name}: done in {result['seconds']} s", flush=True)
     return data
 
 
@@ -90,7 +89,10 @@ def report(data: dict[str, Any]) -> str:
             lat = f"{m['latency_ms_p50']} / {m['latency_ms_p95']}"
             rows.append([name, mode, m["questions"], *cells, m["non_verbatim"], lat])
     headers = ["set", "mode", "n", *COLUMNS, "non-verbatim", "ms p50 / p95"]
-    return table(headers, rows)
+    missing = (
+        f"\n\nNot measured (no index): {', '.join(data['missing'])}." if data["missing"] else ""
+    )
+    return table(headers, rows) + missing
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,19 +102,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--all-sample", type=int, default=300, help="medquad-all questions")
     parser.add_argument("--sets", nargs="+", default=["seed", "topical", "all"])
     args = parser.parse_args(argv)
+    began = stamp()
     data = run(args.topical_sample or None, args.all_sample or None, args.sets)
-    previous = _previous(args.sets)
-    data["sets"] = {**previous, **data["sets"]}
-    write_json("quality", data)
+    write_json("quality", data, began)
     print(report(data))
-
-
-def _previous(sets: list[str]) -> dict[str, Any]:
-    """Results of sets not rerun this time (so sets can be run separately)."""
-    path = OUT / "quality.json"
-    if not path.exists() or set(sets) == {"seed", "topical", "all"}:
-        return {}
-    return dict(json.loads(path.read_text(encoding="utf-8")).get("sets", {}))
 
 
 if __name__ == "__main__":

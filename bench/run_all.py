@@ -1,8 +1,14 @@
-"""Run every benchmark (with size parameters) and regenerate bench/RESULTS.md and its plots.
+"""Run every benchmark in one go and regenerate bench/RESULTS.md and its plots from the JSON.
 
-`python -m bench.run_all` runs the six benchmarks in turn (each writes bench/out/<name>.json),
-then writes bench/RESULTS.md and the PNG plots next to it from those JSON files.
-`--report-only` skips the runs and only regenerates the page from existing JSON.
+    python -m bench.run_all --size quick    # make bench (BENCH_SIZE=quick): ~20 min here
+    python -m bench.run_all --size full     # make bench BENCH_SIZE=full: larger samples
+    python -m bench.run_all --report-only   # only rewrite RESULTS.md and the plots
+
+First the indexes (bench/indexes.py: built under bench/cache/ on the first run, reused after),
+then each section in its own process; each writes bench/results/<section>.json stamped with
+its start time, load averages and duration. A section that fails is recorded (exit code and
+the end of its output in bench/results/run_all.json) and the run goes on. RESULTS.md and the
+PNG plots are then written from bench/results/*.json alone.
 """
 
 from __future__ import annotations
@@ -10,91 +16,237 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from pathlib import Path
+import time
+from collections.abc import Callable
 from typing import Any
 
-from bench import ann, build_throughput, concurrency, incremental, latency, memory, quality
-from bench.common import BENCH, IDX_TOPICAL, ROOT, machine, read_json, write_json
+from bench import (
+    ann,
+    build_throughput,
+    concurrency,
+    incremental,
+    latency,
+    load,
+    memory,
+    peer,
+    quality,
+    sentence_vectors,
+)
+from bench.common import BENCH, ROOT, machine, read_json, write_json
 from bench.plots import plot_build, plot_concurrency, plot_latency
 from bench.verdicts import verdicts
 
-SECTIONS: list[tuple[str, str, Any]] = [
-    ("build_throughput", "1. Build throughput vs the raw encode limit", build_throughput),
-    ("incremental", "2. Incremental rebuild", incremental),
-    ("latency", "3a. Query latency (in-process and HTTP)", latency),
-    ("ann", "3b. Exact vs approximate (HNSW) dense search", ann),
-    ("concurrency", "4. Throughput under concurrency", concurrency),
-    ("memory", "5. Memory and start-up", memory),
-    ("quality", "6. Quality (`stemcell-qa eval`)", quality),
+# Parameters per size: quick fits ~20 minutes on this 2-core machine once the indexes are
+# cached; full takes every question and larger samples (about an hour).
+SIZES: dict[str, dict[str, Any]] = {
+    "quick": {
+        "build_limit": 60,
+        "incremental_limit": 60,
+        "sentence_docs": 80,
+        "latency_sample": 60,
+        "ann_n": 200_000,
+        "hnsw_n": 20_000,
+        "requests": 200,
+        "clients": [1, 16, 64],
+        "workers": [1],
+        "load_seconds": 30,
+        "memory_starts": 2,
+        "topical_sample": 300,
+        "all_sample": 100,
+        "peer_sample": 300,
+    },
+    "full": {
+        "build_limit": 250,
+        "incremental_limit": 150,
+        "sentence_docs": 500,
+        "latency_sample": 200,
+        "ann_n": 1_000_000,
+        "hnsw_n": 20_000,
+        "requests": 400,
+        "clients": [1, 4, 16, 64],
+        "workers": [1, 2],
+        "load_seconds": 60,
+        "memory_starts": 3,
+        "topical_sample": 0,
+        "all_sample": 500,
+        "peer_sample": 0,
+    },
+}
+
+Report = Callable[[dict[str, Any]], str]
+SECTIONS: list[tuple[str, str, Report]] = [
+    ("latency", "/ask latency vs corpus size, against the encode floor", latency.report),
+    ("concurrency", "Throughput under concurrency (topical)", concurrency.report),
+    ("load", "50 clients while a rebuild publishes", load.markdown),
+    ("memory", "Start-up and memory", memory.report),
+    ("peer", "Side by side with a peer: txtai on MedQuAD topical", peer.report),
+    ("quality", "Quality (`stemcell-qa eval`)", quality.report),
+    ("build_throughput", "Build throughput vs the raw encode limit", build_throughput.report),
+    ("sentence_vectors", "Sentence vectors: late vs separate", sentence_vectors.report),
+    ("incremental", "Incremental rebuild", incremental.report),
+    ("ann", "Exact vs approximate (HNSW) dense search", ann.report),
 ]
+FIGURES = {
+    "build_throughput": "build_throughput.png",
+    "latency": "latency_vs_size.png",
+    "concurrency": "concurrency.png",
+}
 
 
-def commands(args: argparse.Namespace) -> list[list[str]]:
-    """The benchmark command lines, with the chosen sizes."""
+def commands(p: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """(section, command line) for every benchmark, with the size's parameters."""
     py = [sys.executable, "-m"]
-    sample = str(args.sample)
-    all_sample = ["--all-sample", str(args.all_sample)]
-    ann_sizes = ["--n", str(args.n), "--hnsw-n", str(args.hnsw_n), "--queries", "50"]
+    load_s = p["load_seconds"]
     return [
-        [*py, "bench.scale_index"],
-        [*py, "bench.build_throughput", "--limit", str(args.build_limit), "--blocks"],
-        [*py, "bench.incremental", "--limit", str(args.incremental_limit)],
-        [*py, "bench.quality", "--topical-sample", str(args.topical_sample), *all_sample],
-        [*py, "bench.latency", "--sizes", *args.sizes, "--sample", sample, "--http-sample", sample],
-        [*py, "bench.ann", "--index", str(args.ann_index), "--sample", "100", *ann_sizes],
-        [*py, "bench.concurrency", "--requests", str(args.requests)],
-        [*py, "bench.memory", "--limit", "30", "--starts", "1", "--asks", "5"],
+        ("indexes", [*py, "bench.indexes"]),
+        ("latency", [*py, "bench.latency", "--sample", str(p["latency_sample"])]),
+        (
+            "concurrency",
+            [
+                *py,
+                "bench.concurrency",
+                "--requests",
+                str(p["requests"]),
+                "--clients",
+                *map(str, p["clients"]),
+                "--workers",
+                *map(str, p["workers"]),
+            ],
+        ),
+        (
+            "load",
+            [
+                *py,
+                "bench.load",
+                "--clients",
+                "50",
+                "--seconds",
+                str(load_s),
+                "--rebuild-at",
+                str(load_s // 3),
+                "--result",
+                "load",
+            ],
+        ),
+        ("memory", [*py, "bench.memory", "--starts", str(p["memory_starts"])]),
+        ("peer", [*py, "bench.peer", "--sample", str(p["peer_sample"])]),
+        (
+            "quality",
+            [
+                *py,
+                "bench.quality",
+                "--topical-sample",
+                str(p["topical_sample"]),
+                "--all-sample",
+                str(p["all_sample"]),
+            ],
+        ),
+        ("build_throughput", [*py, "bench.build_throughput", "--limit", str(p["build_limit"])]),
+        ("sentence_vectors", [*py, "bench.sentence_vectors", "--docs", str(p["sentence_docs"])]),
+        ("incremental", [*py, "bench.incremental", "--limit", str(p["incremental_limit"])]),
+        (
+            "ann",
+            [
+                *py,
+                "bench.ann",
+                "--sample",
+                "100",
+                "--n",
+                str(p["ann_n"]),
+                "--hnsw-n",
+                str(p["hnsw_n"]),
+                "--queries",
+                "50",
+            ],
+        ),
     ]
 
 
-def page(info: dict[str, Any], sizes: dict[str, Any]) -> str:
+def run_sections(size: str) -> dict[str, Any]:
+    """Run every section in turn; exit codes and durations."""
+    env_size = {"BENCH_SIZE": size}
+    outcome: dict[str, Any] = {}
+    for name, cmd in commands(SIZES[size]):
+        print(f"$ {' '.join(cmd[1:])}", flush=True)
+        began = time.perf_counter()
+        done = subprocess.run(
+            cmd, cwd=ROOT, env={**_environ(), **env_size}, capture_output=True, text=True
+        )
+        sys.stdout.write(done.stdout[-3000:])
+        outcome[name] = {
+            "exit_code": done.returncode,
+            "seconds": round(time.perf_counter() - began, 1),
+        }
+        if done.returncode:
+            outcome[name]["stderr_tail"] = done.stderr[-1500:]
+            print(f"{name} failed ({done.returncode}): {done.stderr[-600:]}", flush=True)
+    return outcome
+
+
+def _environ() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def page(info: dict[str, Any], run: dict[str, Any]) -> str:
     """The whole Markdown page from the JSON figures."""
+    size = run.get("size", "?")
     parts = [
         "# Benchmark results",
         "",
-        "Generated by `python -m bench.run_all` (do not edit by hand; rerun it). Every figure "
-        "below comes from `bench/out/*.json`, written by the scripts in `bench/`.",
+        f"Generated by `make bench BENCH_SIZE={size}` (`python -m bench.run_all --size {size}`);"
+        " do not edit by hand. Every figure below comes from `bench/results/*.json`, written by"
+        " the scripts in `bench/` in one run; each section says when it started, the load"
+        " averages (1, 5, 15 min) at its start and end, and how long it took.",
         "",
         "## Machine",
         "",
         *[f"- {key}: {value}" for key, value in info.items()],
         "",
-        "The machine was shared with other work while these ran (load averages are recorded in "
-        "each JSON file and quoted below); absolute timings are therefore pessimistic and noisy. "
-        "Compare the ratios, which were measured side by side in the same run.",
+        "This 2-core machine is shared with other work, so absolute timings are noisy and "
+        "pessimistic: compare the ratios, which were measured side by side in the same run.",
         "",
-        "## Run parameters",
+        "## Run",
         "",
-        *[f"- {key}: {value}" for key, value in sizes.items()],
+        f"- size: {size}; started {run.get('started')}, {run.get('minutes')} minutes in all",
+        *[f"- {key}: {value}" for key, value in SIZES.get(size, {}).items()],
+        *_failures(run),
         "",
-        "## Verdicts (bad figures are listed here, not hidden)",
+        "## Verdicts (targets from issue 11; misses are listed, not hidden)",
         "",
         *[f"- {line}" for line in verdicts()],
         "",
     ]
-    for name, title, module in SECTIONS:
+    for name, title, report in SECTIONS:
         data = read_json(name)
         parts += [f"## {title}", ""]
         if data is None:
             parts += ["Not run.", ""]
             continue
-        load = data.get("load_average")
-        parts += [module.report(data), "", f"Load average during the run: {load}", ""]
-        parts += _figures(name)
+        parts += [report(data), "", _stamp_line(data.get("run")), ""]
+        if name in FIGURES and (BENCH / FIGURES[name]).exists():
+            parts += [f"![{name}]({FIGURES[name]})", ""]
     return "\n".join(parts)
 
 
-def _figures(name: str) -> list[str]:
-    png = {
-        "build_throughput": "build_throughput.png",
-        "latency": "latency_vs_size.png",
-        "concurrency": "concurrency.png",
-    }.get(name)
-    return [f"![{name}]({png})", ""] if png and (BENCH / png).exists() else []
+def _failures(run: dict[str, Any]) -> list[str]:
+    failed = {n: s for n, s in run.get("sections", {}).items() if s.get("exit_code")}
+    return [f"- **section {n} failed** (exit {s['exit_code']})" for n, s in failed.items()]
 
 
-def regenerate(sizes: dict[str, Any]) -> None:
-    """Plots and RESULTS.md from bench/out/*.json."""
+def _stamp_line(stamp: dict[str, Any] | None) -> str:
+    if not stamp:
+        return "Run stamp: none."
+    return (
+        f"Started {stamp['started']} ({stamp.get('size') or 'size not given'}), took "
+        f"{stamp['seconds']} s; load average {stamp['load_average_start']} at the start, "
+        f"{stamp['load_average_end']} at the end."
+    )
+
+
+def regenerate() -> None:
+    """Plots and RESULTS.md from bench/results/*.json."""
     for name, plot in (
         ("build_throughput", plot_build),
         ("latency", plot_latency),
@@ -103,36 +255,29 @@ def regenerate(sizes: dict[str, Any]) -> None:
         data = read_json(name)
         if data is not None:
             plot(data, BENCH)
-    info = machine()
-    write_json("machine", info)
-    (BENCH / "RESULTS.md").write_text(page(info, sizes), encoding="utf-8")
+    run = read_json("run_all") or {}
+    info = read_json("machine") or {}
+    (BENCH / "RESULTS.md").write_text(page(info, run), encoding="utf-8")
     print(f"wrote {(BENCH / 'RESULTS.md').relative_to(ROOT)}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=list(SIZES), default="quick")
     parser.add_argument("--report-only", action="store_true", help="only regenerate the page")
-    parser.add_argument("--build-limit", type=int, default=100, help="topical docs to build")
-    parser.add_argument("--incremental-limit", type=int, default=150, help="topical docs")
-    parser.add_argument("--sample", type=int, default=40, help="latency questions per index")
-    parser.add_argument("--sizes", nargs="+", default=["seed", "topical"], help="latency sizes")
-    parser.add_argument("--ann-index", type=Path, default=IDX_TOPICAL, help="real ANN vectors")
-    parser.add_argument("--n", type=int, default=1_000_000, help="synthetic vectors (exact)")
-    parser.add_argument("--hnsw-n", type=int, default=20_000, help="synthetic vectors (HNSW)")
-    parser.add_argument("--requests", type=int, default=16, help="requests per client level")
-    parser.add_argument("--topical-sample", type=int, default=100, help="topical eval questions")
-    parser.add_argument("--all-sample", type=int, default=60, help="medquad-all eval questions")
     args = parser.parse_args(argv)
-    sizes = {k: str(v) for k, v in vars(args).items() if k != "report_only"}
     if not args.report_only:
-        for cmd in commands(args):
-            print("$", " ".join(cmd[1:]), flush=True)
-            subprocess.run(cmd, check=True, cwd=ROOT)
-    else:
-        sizes = (read_json("run_all") or {}).get("sizes", sizes)
-    write_json("run_all", {"sizes": sizes})
-    regenerate(sizes)
+        began = time.perf_counter()
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        write_json("machine", machine())
+        sections = run_sections(args.size)
+        minutes = round((time.perf_counter() - began) / 60, 1)
+        write_json(
+            "run_all",
+            {"size": args.size, "started": started, "minutes": minutes, "sections": sections},
+        )
+    regenerate()
 
 
 if __name__ == "__main__":

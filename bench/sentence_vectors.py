@@ -4,7 +4,7 @@ Builds the same MedQuAD subset twice from an empty embedding cache — `sentence
 "separate"` and `"late"` — timing each build and counting every text encoded, times the raw
 `encode` of the same texts, then cross-fits the scorers on each index (MedQuAD dev questions
 whose answer is in the subset, plus the out-of-scope ones, and the seed article's dev sets) and
-reports the cross-validated answer metrics. Writes bench/out/sentence_vectors.json.
+reports the cross-validated answer metrics. Writes bench/results/sentence_vectors.json.
 
     python -m bench.sentence_vectors --docs 500
 """
@@ -22,7 +22,7 @@ from typing import Any
 from assistant.answer import AskSettings
 from assistant.evaluate import load_questions
 from assistant.train import QuestionSet, TrainSettings, collect, cross_validated, train
-from bench.common import SEED_DOC, SHARED, TOPICAL, write_json
+from bench.common import SEED_DOC, SHARED, TOPICAL, stamp, table, write_json
 from corpus.local import load_local
 from index.build import BuildSettings, build, passage_text
 from index.embed import MiniLMEmbedder
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=500, help="MedQuAD topical documents")
     args = parser.parse_args(argv)
+    began = stamp()
     embedder = MiniLMEmbedder()
     results: dict[str, Any] = {"docs": args.docs, "modes": {}}
     with tempfile.TemporaryDirectory(prefix="bench-sv-") as tmp:
@@ -123,7 +124,42 @@ def main(argv: list[str] | None = None) -> None:
             figures["quality"] = _quality(embedder, folder, seed, ids)
             results["modes"][mode] = figures
             print(json.dumps(figures, indent=2))
-    write_json("sentence_vectors", results)
+    write_json("sentence_vectors", results, began)
+
+
+def report(data: dict[str, Any]) -> str:
+    """The Markdown tables of a result: build cost, then cross-validated answers."""
+    modes = data["modes"]
+    cost = [
+        [
+            mode,
+            m["chunks"],
+            m["sentences"],
+            m["texts_encoded"],
+            m["seconds"],
+            m["texts_per_second"],
+            m["build_vs_raw_encode"],
+        ]
+        for mode, m in modes.items()
+    ]
+    headers = ["mode", "chunks", "sentences", "texts encoded", "build s", "texts/s", "vs raw"]
+    sep, late = modes.get("separate"), modes.get("late")
+    speed = (
+        f" Late built {sep['seconds'] / late['seconds']:.1f}x faster than separate."
+        if sep and late
+        else ""
+    )
+    head = (
+        f"{data['docs']} MedQuAD topical documents, each mode built from an empty cache.{speed} "
+        "Answers: scorers cross-fitted on each index (grouped folds).\n\n"
+    )
+    quality = [
+        [mode, name, *[q[k] for k in ("hit@1", "hit@3", "mrr@10", "answered_rate", "abstain_rate")]]
+        for mode, m in modes.items()
+        for name, q in m["quality"].items()
+    ]
+    qheaders = ["mode", "set", "hit@1", "hit@3", "mrr@10", "answered", "abstained"]
+    return head + table(headers, cost) + "\n\n" + table(qheaders, quality)
 
 
 if __name__ == "__main__":

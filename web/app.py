@@ -72,6 +72,7 @@ def create_app(
             ),
             dense_search=search,
         )
+        _warm_up(app.state.answerer, live)
         yield
         if background is not None:
             background.stop()
@@ -103,6 +104,23 @@ def create_app(
     )
     _errors(app)
     return app
+
+
+# A question with a word no source uses walks every stage, including wordfreq's table (read
+# from disk on first use: ~0.8 s here) and the model's first call, before anyone is waiting.
+_WARM_UP = "Is this treatment safe for a zebra?"
+
+
+def _warm_up(answerer: Answerer, live: LiveIndex) -> None:
+    """Answer one question before the server reports ready, so the first visitor does not
+    pay for first-use loading."""
+    version = live.current()
+    if version is None:
+        return
+    try:
+        answerer.ask(version, _WARM_UP)
+    except Exception:  # a warm-up must never stop the server
+        log.exception("warm-up question failed")
 
 
 class _NoQueryString(logging.Filter):
