@@ -21,12 +21,14 @@ from assistant.followup import FollowupSettings, dangling, resolve
 from assistant.links import deep_link
 from assistant.model import Answer, AnswerSentence, Passage, SourceInfo
 from assistant.scorer import Scorer
+from assistant.settings import Settings
 from index.embed import Embedder
 from index.lexical import tokenize
 from index.search import DenseSearch, Hit, dense_candidates, retrieve
 from index.store import IndexVersion
 
 log = logging.getLogger("stemcell_qa.answer")
+_LIMITS = Settings.model_fields
 
 
 class QuestionError(ValueError):
@@ -59,9 +61,9 @@ class AskSettings:
     passages_per_source: int = 3
     focus: FocusSettings = field(default_factory=FocusSettings)
     followup: FollowupSettings = field(default_factory=FollowupSettings)
-    # Limits come from the server settings (assistant/settings.py); these are the defaults.
-    max_question_chars: int = 2000
-    max_history: int = 10
+    # Limits are set in one place, the server settings (assistant/settings.py).
+    max_question_chars: int = _LIMITS["max_question_chars"].default
+    max_history: int = _LIMITS["max_history"].default
 
 
 def validate(question: object, history: object, settings: AskSettings) -> tuple[str, list[str]]:

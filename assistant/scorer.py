@@ -82,6 +82,10 @@ class Scorer:
 
     def save(self, path: Path) -> None:
         """Write the scorer as JSON."""
+        path.write_text(self.to_json(), "utf-8")
+
+    def to_json(self) -> str:
+        """The file's text."""
         data = {
             "passage": self.passage.to_dict(),
             "sentence": self.sentence.to_dict(),
@@ -91,7 +95,7 @@ class Scorer:
             "focus_threshold": self.focus_threshold,
             "meta": self.meta,
         }
-        path.write_text(json.dumps(data, indent=1) + "\n", "utf-8")
+        return json.dumps(data, indent=1) + "\n"
 
     @classmethod
     def load(cls, path: Path | None = None) -> Scorer:
