@@ -129,6 +129,16 @@ class Scorer:
         gap = passage - passage.max() if len(passage) else passage
         return own + self.passage_weight * gap
 
+    def check_features(self, *names: tuple[str, ...]) -> None:
+        """Refuse a scorer fitted on other named features than this code computes."""
+        models = (self.passage, self.sentence, self.question)
+        for model, expected in zip(models, names, strict=True):
+            if model.names != expected:
+                raise ScorerError(
+                    f"the scorer was fitted on features {list(model.names)}, this program "
+                    f"computes {list(expected)}; rebuild it with `stemcell-qa train-scorer`"
+                )
+
     @property
     def dim(self) -> int:
         """Embedding size the vector-product features were fitted for (0: none used)."""
