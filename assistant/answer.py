@@ -10,6 +10,9 @@ import numpy as np
 
 from assistant.features import (
     COVERAGE,
+    PASSAGE,
+    QUESTION,
+    SENTENCE,
     SentenceCandidates,
     open_coverage,
     passage_features,
@@ -17,16 +20,22 @@ from assistant.features import (
     sentence_candidates,
 )
 from assistant.focus import Analysis, FocusSettings, analyse, not_covered
-from assistant.followup import FollowupSettings, dangling, resolve
+from assistant.followup import FollowupSettings, ResolvedQuery, dangling, resolve
 from assistant.links import deep_link
 from assistant.model import Answer, AnswerSentence, Passage, SourceInfo
 from assistant.scorer import Scorer
+from assistant.settings import Settings
 from index.embed import Embedder
 from index.lexical import tokenize
 from index.search import DenseSearch, Hit, dense_candidates, retrieve
 from index.store import IndexVersion
 
 log = logging.getLogger("stemcell_qa.answer")
+# When a question is declined for weak evidence, absent words weighing half the focus bar are
+# still named ("insurance" in "Is stem cell therapy covered by insurance?"): each is truly in
+# no source, and the answer is no_answer either way. Chosen, not fitted.
+REPORT_SHARE = 0.5
+_LIMITS = Settings.model_fields
 
 
 class QuestionError(ValueError):
@@ -59,9 +68,9 @@ class AskSettings:
     passages_per_source: int = 3
     focus: FocusSettings = field(default_factory=FocusSettings)
     followup: FollowupSettings = field(default_factory=FollowupSettings)
-    # Limits come from the server settings (assistant/settings.py); these are the defaults.
-    max_question_chars: int = 2000
-    max_history: int = 10
+    # Limits are set in one place, the server settings (assistant/settings.py).
+    max_question_chars: int = _LIMITS["max_question_chars"].default
+    max_history: int = _LIMITS["max_history"].default
 
 
 def validate(question: object, history: object, settings: AskSettings) -> tuple[str, list[str]]:
@@ -110,6 +119,7 @@ class Answerer:
         self.embedder = embedder
         self.settings = settings or AskSettings()
         scorer = scorer or Scorer.load()
+        scorer.check_features(PASSAGE, SENTENCE, QUESTION)
         if scorer.dim and scorer.dim != embedder.dim:
             log.warning(
                 "the scorer was fitted on %d-d vectors but %s makes %d-d ones: "
@@ -160,11 +170,39 @@ class Answerer:
         mode: str | None = None,
         timings: dict[str, float] | None = None,
     ) -> Scored | None:
-        """Run retrieval and the three scorers; None when the question has no content words."""
-        s, model = self.settings, self.scorer
+        """Run retrieval and the three scorers; None when the question has no content words.
+
+        A question that reads as standalone but is not answered that way is also tried as a
+        follow-up of the previous turn ("what did the earlier animal work find?" after a
+        question on the Huntington's trial); the reading with more evidence is kept. Not when
+        the question leans on a word no source uses ("How do I bake sourdough bread?").
+        """
         timings = {} if timings is None else timings
+        query = resolve(question, history, self.settings.followup)
+        scored = self._score(version, question, query, mode, timings)
+        weak = scored is None or scored.answerable < self.scorer.answer_threshold
+        # a word the sources never use stays unused whatever came before: no second reading
+        absent = scored is not None and bool(
+            not_covered(scored.analysis.absent, question, self.scorer.focus_threshold)
+        )
+        if history and not query.uses_history and weak and not absent:
+            previous = resolve(history[-1], history[:-1], self.settings.followup)
+            joined = ResolvedQuery(f"{previous.text} {question}", question, True)
+            other = self._score(version, question, joined, mode, timings)
+            if other is not None and (scored is None or other.answerable > scored.answerable):
+                scored = other
+        return scored
+
+    def _score(
+        self,
+        version: IndexVersion,
+        question: str,
+        query: ResolvedQuery,
+        mode: str | None,
+        timings: dict[str, float],
+    ) -> Scored | None:
+        s, model = self.settings, self.scorer
         clock = time.perf_counter()
-        query = resolve(question, history, s.followup)
         analysis = analyse(version, self.embedder, query, s.focus)
         timings["embed"] = _lap(clock)
         if not query.uses_history and (not tokenize(question) or dangling(question, s.followup)):

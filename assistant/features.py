@@ -29,6 +29,7 @@ SENTENCE = (
     "dense",
     "turn_dense",
     "turn_gap",
+    "chunk_gap",
     "coverage",
     "turn_coverage",
     "local_coverage",
@@ -190,8 +191,17 @@ def sentence_candidates(
     query = terms(version, analysis.tokens)
     own = terms(version, analysis.turn_tokens)
     own_dense = vectors @ turn
+    # where in its document a sentence sits: its chunk's passage score against the document's
+    # best (the topic of a follow-up lives in the earlier turn, so in the chunk, not the turn)
+    chunk_gap = np.array([best[r][1] for r in rows]) - passage
     named = np.column_stack(
-        [dense, own_dense, own_dense - own_dense.max(), coverage_columns(version, query, own, rows)]
+        [
+            dense,
+            own_dense,
+            own_dense - own_dense.max(),
+            chunk_gap,
+            coverage_columns(version, query, own, rows),
+        ]
     )
     features = np.hstack([named, vectors * analysis.vector])
     return SentenceCandidates(rows, chunks, passage, features)

@@ -82,6 +82,10 @@ class Scorer:
 
     def save(self, path: Path) -> None:
         """Write the scorer as JSON."""
+        path.write_text(self.to_json(), "utf-8")
+
+    def to_json(self) -> str:
+        """The file's text."""
         data = {
             "passage": self.passage.to_dict(),
             "sentence": self.sentence.to_dict(),
@@ -91,7 +95,7 @@ class Scorer:
             "focus_threshold": self.focus_threshold,
             "meta": self.meta,
         }
-        path.write_text(json.dumps(data, indent=1) + "\n", "utf-8")
+        return json.dumps(data, indent=1) + "\n"
 
     @classmethod
     def load(cls, path: Path | None = None) -> Scorer:
@@ -124,6 +128,16 @@ class Scorer:
         own = self.sentence.logits(sentence_features)
         gap = passage - passage.max() if len(passage) else passage
         return own + self.passage_weight * gap
+
+    def check_features(self, *names: tuple[str, ...]) -> None:
+        """Refuse a scorer fitted on other named features than this code computes."""
+        models = (self.passage, self.sentence, self.question)
+        for model, expected in zip(models, names, strict=True):
+            if model.names != expected:
+                raise ScorerError(
+                    f"the scorer was fitted on features {list(model.names)}, this program "
+                    f"computes {list(expected)}; rebuild it with `stemcell-qa train-scorer`"
+                )
 
     @property
     def dim(self) -> int:

@@ -162,3 +162,40 @@ def test_long_personal_message_is_accepted_and_answered(answerer, seed_version) 
     answer = answerer.ask(seed_version, message)
     assert answer.status == "answered"
     assert any("headaches or short fevers" in s.text for s in answer.answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "expected"),
+    [
+        (
+            "what did the earlier animal work find?",
+            ["When does the Huntington's disease trial start?"],
+            "building on animal studies that showed no long-term harm",
+        ),
+        (
+            "how many studies were there?",
+            ["What research has been done on MSCs for spinal cord injury?"],
+            "Across 26 studies",
+        ),
+    ],
+)
+def test_follow_ups_find_what_the_earlier_turn_was_about(
+    answerer,
+    seed_version,
+    question: str,
+    history: list[str],
+    expected: str,  # type: ignore[no-untyped-def]
+) -> None:
+    answer = answerer.ask(seed_version, question, history)
+    assert answer.status == "answered" and answer.used_history
+    assert any(expected in s.text for s in answer.answer)
+
+
+def test_a_question_leaning_on_a_word_no_source_uses_is_not_rescued_by_history(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    history = ["Is there a trial of stem cells for Huntington's disease?", "When does it start?"]
+    answer = answerer.ask(seed_version, "How do I bake sourdough bread?", history)
+    assert answer.status == "no_answer" and not answer.used_history
+    assert "sourdough" in " ".join(answer.not_covered)

@@ -44,6 +44,13 @@ def test_no_answer_state_is_plain_and_lists_what_is_covered(client: TestClient) 
     assert "<blockquote" not in page and "What the sources say" not in page
 
 
+def test_no_answer_names_what_the_sources_do_not_mention(client: TestClient) -> None:
+    page = client.post("/", data={"question": "Can stem cells cure autism?"}).text
+    assert "The sources don’t mention <strong>autism</strong>." in page
+    assert "Related reading — not an answer to your question" in page
+    assert "<blockquote" not in page and "What the sources say" not in page
+
+
 def test_markup_in_the_question_is_shown_as_text(client: TestClient) -> None:
     payload = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
     page = client.post("/", data={"question": payload}).text
