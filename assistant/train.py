@@ -362,29 +362,11 @@ def train(items: list[Item], ask: AskSettings, settings: TrainSettings, names: l
     def fit_stage(x_of: str, y_of: str, names_: tuple[str, ...], c: float, k: int | None):
         keep = (lambda i: True) if k is None else (lambda i: items[i].fold != k)
         if x_of == "passage_x":
-            return _stage(
-                items,
-                weights,
-                x_of,
-                y_of,
-                names_,
-                c,
-                keep,
-                s.passage_products,
-                _all,
-                s.passage_top,
-            )
-        return _stage(
-            items,
-            weights,
-            x_of,
-            y_of,
-            names_,
-            c,
-            keep,
-            s.sentence_products,
-            sentence_labelled if s.sentence_level_only and any_sentence_labels else _all,
-        )
+            products, rows, top = s.passage_products, _all, s.passage_top
+        else:
+            products, top = s.sentence_products, None
+            rows = sentence_labelled if s.sentence_level_only and any_sentence_labels else _all
+        return _stage(items, weights, x_of, y_of, names_, c, keep, products, rows, top)
 
     passage = {k: fit_stage("passage_x", "passage_y", PASSAGE, s.c_passage, k) for k in folds}
     for it in items:
