@@ -6,14 +6,18 @@
 
 First the indexes (bench/indexes.py: built under bench/cache/ on the first run, reused after),
 then each section in its own process; each writes bench/results/<section>.json stamped with
-its start time, load averages and duration. A section that fails is recorded (exit code and
-the end of its output in bench/results/run_all.json) and the run goes on. RESULTS.md and the
-PNG plots are then written from bench/results/*.json alone.
+its start time, load averages and duration. A section's old JSON is removed before it runs, so
+a section that fails shows as failed, not with an earlier run's figures; the failure (exit code
+and the end of its output) goes to bench/results/run_all.json, with the size's parameters, and
+the run goes on. RESULTS.md and the PNG plots are then written from bench/results/*.json alone;
+a section rerun on its own afterwards (`python -m bench.<section> ...`, then `--report-only`)
+is marked as such on the page.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -32,7 +36,7 @@ from bench import (
     quality,
     sentence_vectors,
 )
-from bench.common import BENCH, ROOT, machine, read_json, write_json
+from bench.common import BENCH, ROOT, machine, read_json, result_path, table, write_json
 from bench.plots import plot_build, plot_concurrency, plot_latency
 from bench.verdicts import verdicts
 
@@ -74,7 +78,20 @@ SIZES: dict[str, dict[str, Any]] = {
 }
 
 Report = Callable[[dict[str, Any]], str]
+
+
+def indexes_report(data: dict[str, Any]) -> str:
+    """The indexes every section reads, as `bench/indexes.py` found or built them."""
+    rows = [
+        [size, i["index"], i["version"], *[i["counts"].get(k) for k in COUNTS], i["summary"]]
+        for size, i in data["indexes"].items()
+    ]
+    return table(["size", "folder", "version", *COUNTS, "build output"], rows)
+
+
+COUNTS = ("documents", "chunks", "sentences")
 SECTIONS: list[tuple[str, str, Report]] = [
+    ("indexes", "Indexes (bench/cache/)", indexes_report),
     ("latency", "/ask latency vs corpus size, against the encode floor", latency.report),
     ("concurrency", "Throughput under concurrency (topical)", concurrency.report),
     ("load", "50 clients while a rebuild publishes", load.markdown),
@@ -139,6 +156,8 @@ def commands(p: dict[str, Any]) -> list[tuple[str, list[str]]]:
                 str(p["topical_sample"]),
                 "--all-sample",
                 str(p["all_sample"]),
+                "--reference",
+                "main",
             ],
         ),
         ("build_throughput", [*py, "bench.build_throughput", "--limit", str(p["build_limit"])]),
@@ -168,9 +187,10 @@ def run_sections(size: str) -> dict[str, Any]:
     outcome: dict[str, Any] = {}
     for name, cmd in commands(SIZES[size]):
         print(f"$ {' '.join(cmd[1:])}", flush=True)
+        result_path(name).unlink(missing_ok=True)
         began = time.perf_counter()
         done = subprocess.run(
-            cmd, cwd=ROOT, env={**_environ(), **env_size}, capture_output=True, text=True
+            cmd, cwd=ROOT, env={**os.environ, **env_size}, capture_output=True, text=True
         )
         sys.stdout.write(done.stdout[-3000:])
         outcome[name] = {
@@ -181,12 +201,6 @@ def run_sections(size: str) -> dict[str, Any]:
             outcome[name]["stderr_tail"] = done.stderr[-1500:]
             print(f"{name} failed ({done.returncode}): {done.stderr[-600:]}", flush=True)
     return outcome
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def page(info: dict[str, Any], run: dict[str, Any]) -> str:
@@ -210,7 +224,7 @@ def page(info: dict[str, Any], run: dict[str, Any]) -> str:
         "## Run",
         "",
         f"- size: {size}; started {run.get('started')}, {run.get('minutes')} minutes in all",
-        *[f"- {key}: {value}" for key, value in SIZES.get(size, {}).items()],
+        *[f"- {key}: {value}" for key, value in run.get("parameters", {}).items()],
         *_failures(run),
         "",
         "## Verdicts (targets from issue 11; misses are listed, not hidden)",
@@ -224,7 +238,7 @@ def page(info: dict[str, Any], run: dict[str, Any]) -> str:
         if data is None:
             parts += ["Not run.", ""]
             continue
-        parts += [report(data), "", _stamp_line(data.get("run")), ""]
+        parts += [report(data), "", _stamp_line(data.get("run"), run), ""]
         if name in FIGURES and (BENCH / FIGURES[name]).exists():
             parts += [f"![{name}]({FIGURES[name]})", ""]
     return "\n".join(parts)
@@ -235,14 +249,20 @@ def _failures(run: dict[str, Any]) -> list[str]:
     return [f"- **section {n} failed** (exit {s['exit_code']})" for n, s in failed.items()]
 
 
-def _stamp_line(stamp: dict[str, Any] | None) -> str:
+def _stamp_line(stamp: dict[str, Any] | None, run: dict[str, Any]) -> str:
     if not stamp:
         return "Run stamp: none."
-    return (
+    line = (
         f"Started {stamp['started']} ({stamp.get('size') or 'size not given'}), took "
         f"{stamp['seconds']} s; load average {stamp['load_average_start']} at the start, "
         f"{stamp['load_average_end']} at the end."
     )
+    # ISO times in UTC compare as text
+    if run.get("started") and stamp["started"] < run["started"]:
+        line += f" **From an earlier run** than the one above ({run['started']})."
+    elif run.get("ended") and stamp["started"] > run["ended"]:
+        line += " Rerun on its own after the run above."
+    return line
 
 
 def regenerate() -> None:
@@ -273,10 +293,15 @@ def main(argv: list[str] | None = None) -> None:
         write_json("machine", machine())
         sections = run_sections(args.size)
         minutes = round((time.perf_counter() - began) / 60, 1)
-        write_json(
-            "run_all",
-            {"size": args.size, "started": started, "minutes": minutes, "sections": sections},
-        )
+        run = {
+            "size": args.size,
+            "parameters": SIZES[args.size],
+            "started": started,
+            "ended": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "minutes": minutes,
+            "sections": sections,
+        }
+        write_json("run_all", run)
     regenerate()
 
 
