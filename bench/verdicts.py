@@ -22,7 +22,9 @@ TARGETS = {
     "ready_s": 3.0,  # serve -> ready, medquad-all
     "rss_mb": 1024.0,  # RSS after questions, medquad-all
     "build_ratio": 0.85,  # build texts/s over raw encode texts/s
+    "quality_drop": 0.005,  # largest fall of a fused eval figure against the reference code
 }
+QUALITY = ("hit@1", "hit@3", "mrr@10", "answered_rate", "abstain_rate")
 
 
 def mark(ok: bool) -> str:
@@ -38,6 +40,7 @@ def verdicts() -> list[str]:
         _load,
         _memory,
         _build,
+        _sentence_vectors,
         _incremental,
         _peer,
         _quality,
@@ -150,6 +153,24 @@ def _build() -> list[str]:
     return [line + "."]
 
 
+def _sentence_vectors() -> list[str]:
+    data = read_json("sentence_vectors")
+    if not data:
+        return ["Sentence vectors, late vs separate: not measured."]
+    late, separate = data["modes"]["late"], data["modes"]["separate"]
+    quality = ", ".join(
+        f"{name} MRR@10 {late['quality'][name]['mrr@10']:.3f} vs "
+        f"{separate['quality'][name]['mrr@10']:.3f}"
+        for name in late["quality"]
+    )
+    return [
+        f"Sentence vectors on {data['docs']} documents: late chunking built in "
+        f"{late['seconds']:g} s, separate encoding in {separate['seconds']:g} s "
+        f"({separate['seconds'] / late['seconds']:.1f}x); cross-fitted answers, late vs "
+        f"separate: {quality}."
+    ]
+
+
 def _incremental() -> list[str]:
     data = read_json("incremental")
     if not data:
@@ -170,14 +191,26 @@ def _peer() -> list[str]:
     lines = []
     for name in ("txtai dense", data["best_hybrid"]):
         peer = data["systems"][name]
-        ahead = ours["mrr@10"] >= peer["mrr@10"]
+        figures = ", ".join(
+            f"{label} {ours[k]:.3f} vs {peer[k]:.3f} ({_ratio(ours[k], peer[k])})"
+            for label, k in (("P@1", "p@1"), ("R@5", "r@5"), ("MRR@10", "mrr@10"))
+        )
+        speed = ", ".join(
+            f"{k} {ours['latency_ms'][k]:.1f} vs {peer['latency_ms'][k]:.1f} ms "
+            f"({_ratio(ours['latency_ms'][k], peer['latency_ms'][k])})"
+            for k in ("p50", "p95")
+        )
+        ahead = all(ours[k] >= peer[k] for k in ("p@1", "r@5", "mrr@10"))
         lines.append(
-            f"Against {name}: MRR@10 {ours['mrr@10']:.3f} vs {peer['mrr@10']:.3f} "
-            f"({'ahead' if ahead else '**behind**'}), P@1 {ours['p@1']:.3f} vs {peer['p@1']:.3f}, "
-            f"p50 {ours['latency_ms']['p50']:.1f} vs {peer['latency_ms']['p50']:.1f} ms "
-            f"(ours answers; txtai searches)."
+            f"Against {name} on {data['questions']} questions: {figures}: "
+            f"{'ahead on all three' if ahead else '**not ahead on all three**'}; latency {speed} "
+            "(ours is the whole answer, txtai's a search)."
         )
     return lines
+
+
+def _ratio(ours: float, peer: float) -> str:
+    return f"{ours / peer:.2f}x" if peer else "-"
 
 
 def _quality() -> list[str]:
@@ -189,7 +222,39 @@ def _quality() -> list[str]:
         fused = item["modes"].get("fused", {})
         if fused.get("non_verbatim"):
             lines.append(f"**Bad:** {fused['non_verbatim']} non-verbatim answers on {name}.")
+    ref: dict[str, Any] = data.get("reference") or {}
+    for name, item in data["sets"].items():
+        fused = item["modes"]["fused"]
+        line = (
+            f"Quality, `stemcell-qa eval` fused, {name} ({fused['questions']} questions): "
+            f"{_figures(fused)}"
+        )
+        theirs = ref.get("sets", {}).get(name)
+        if theirs is not None:
+            line += _against(ref, fused, theirs)
+        elif ref and name in COMPARED:
+            line += f"; not compared: `{ref['ref']}` was not found"
+        lines.append(line + ".")
     return lines
+
+
+COMPARED = ("seed-dev.jsonl", "medquad-topical-dev.jsonl")
+
+
+def _figures(m: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {m[k]:.3f}" for k in QUALITY)
+
+
+def _against(ref: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]) -> str:
+    """The verdict against the reference code's figures on the same index and questions."""
+    if ref["same_code"]:
+        return f"; the answering code is `{ref['ref']}`'s, so unchanged: met"
+    lower = [k for k in QUALITY if theirs[k] - ours[k] > TARGETS["quality_drop"]]
+    return (
+        f"; `{ref['ref']}`'s code ({ref['commit'][:10]}) on the same index and questions: "
+        f"{_figures(theirs)}: {mark(not lower)} (target: none more than "
+        f"{TARGETS['quality_drop']:g} lower{'; lower: ' + ', '.join(lower) if lower else ''})"
+    )
 
 
 def _ann() -> list[str]:
