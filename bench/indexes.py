@@ -6,8 +6,8 @@
 
 Each index is `stemcell-qa build --no-sources --docs FILE --index bench/cache/idx-<size>`:
 with the folder's own `embeddings.sqlite` warm, a rebuild re-uses every vector and an
-unchanged corpus publishes nothing, so only the first run pays for embedding (on 2 idle
-cores about 7 minutes for topical and 30 for medquad-all). To skip that, copy prebuilt
+unchanged corpus publishes nothing, so only the first run pays for embedding (by far the
+slowest step for medquad-all). To skip that, copy prebuilt
 indexes (with their `embeddings.sqlite`) into bench/cache/idx-seed, idx-topical, idx-all, or
 pool another index's cache with `--seed-cache`.
 """

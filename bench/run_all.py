@@ -47,7 +47,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "build_limit": 60,
         "incremental_limit": 60,
         "sentence_docs": 80,
-        "latency_sample": 60,
+        "latency_sample": 100,
         "ann_n": 200_000,
         "hnsw_n": 20_000,
         "requests": 200,
@@ -55,9 +55,9 @@ SIZES: dict[str, dict[str, Any]] = {
         "workers": [1],
         "load_seconds": 30,
         "memory_starts": 2,
-        "topical_sample": 300,
+        "topical_sample": 0,  # every question: its figures compare with earlier runs
         "all_sample": 100,
-        "peer_sample": 300,
+        "peer_sample": 0,
     },
     "full": {
         "build_limit": 250,
