@@ -242,14 +242,19 @@ COMPARED = ("seed-dev.jsonl", "medquad-topical-dev.jsonl")
 
 
 def _figures(m: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {m[k]:.3f}" for k in QUALITY)
+    """The quality figures a set has (no abstain rate without out-of-scope questions)."""
+    return ", ".join(f"{k} {m[k]:.3f}" for k in QUALITY if m.get(k) is not None)
 
 
 def _against(ref: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any]) -> str:
     """The verdict against the reference code's figures on the same index and questions."""
     if ref["same_code"]:
         return f"; the answering code is `{ref['ref']}`'s, so unchanged: met"
-    lower = [k for k in QUALITY if theirs[k] - ours[k] > TARGETS["quality_drop"]]
+    lower = [
+        k
+        for k in QUALITY
+        if ours.get(k) is not None and theirs[k] - ours[k] > TARGETS["quality_drop"]
+    ]
     return (
         f"; `{ref['ref']}`'s code ({ref['commit'][:10]}) on the same index and questions: "
         f"{_figures(theirs)}: {mark(not lower)} (target: none more than "
