@@ -59,8 +59,8 @@ lint: install
 	$(BIN)/ruff format --check assistant corpus index web tests bench
 	$(BIN)/mypy
 
-# Every benchmark in one run; RESULTS.md from bench/results/*.json. BENCH_SIZE=quick (~20 min
-# once bench/cache/ holds the indexes) or full (every question, larger samples). The first run
+# Every benchmark in one run; RESULTS.md from bench/results/*.json. BENCH_SIZE=quick (meant
+# to fit ~20 min once bench/cache/ holds the indexes) or full (larger samples). The first run
 # builds the indexes into bench/cache/ (see bench/indexes.py). txtai, the peer, is installed
 # here only (the `bench` extra); pyproject.toml pins torch, so it is never upgraded.
 BENCH_SIZE ?= quick

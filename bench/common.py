@@ -235,7 +235,7 @@ def machine() -> dict[str, Any]:
         "model": MODEL_ID,
         "python": sys.version.split()[0],
         "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads_default": torch.get_num_threads(),  # sections record what they set
         "faiss": faiss.__version__,
         "sentence_transformers": sentence_transformers.__version__,
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),

@@ -55,7 +55,7 @@ def plot_build(data: dict[str, Any], folder: Path) -> Path:
     ax.invert_yaxis()
     ax.set_xlabel("texts / s")
     ax.set_title(f"Build throughput vs raw encode ({data['texts_encoded']['total']:,} texts)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # clear of the bars
     return _save(fig, folder / "build_throughput.png")
 
 

@@ -1,6 +1,6 @@
 """Run every benchmark in one go and regenerate bench/RESULTS.md and its plots from the JSON.
 
-    python -m bench.run_all --size quick    # make bench (BENCH_SIZE=quick): ~20 min here
+    python -m bench.run_all --size quick    # make bench (BENCH_SIZE=quick)
     python -m bench.run_all --size full     # make bench BENCH_SIZE=full: larger samples
     python -m bench.run_all --report-only   # only rewrite RESULTS.md and the plots
 
@@ -40,8 +40,8 @@ from bench.common import BENCH, ROOT, machine, read_json, result_path, table, wr
 from bench.plots import plot_build, plot_concurrency, plot_latency
 from bench.verdicts import verdicts
 
-# Parameters per size: quick fits ~20 minutes on this 2-core machine once the indexes are
-# cached; full takes every question and larger samples (about an hour).
+# Parameters per size: quick is meant to fit ~20 minutes on this 2-core machine once the
+# indexes are cached (RESULTS.md says how long the last run took); full takes larger samples.
 SIZES: dict[str, dict[str, Any]] = {
     "quick": {
         "build_limit": 60,
