@@ -36,6 +36,16 @@ def _embedder() -> Any:
     return MiniLMEmbedder()
 
 
+def _query_embedder(settings: Settings) -> Any:
+    """What answers questions (serve, ask, eval): the index's ONNX export when there is one
+    (index/onnx.py), else the torch model."""
+    from index.onnx import onnx_embedder
+
+    return onnx_embedder(settings.index_dir, settings.query_encoder, settings.threads) or (
+        _embedder()
+    )
+
+
 def _progress() -> Callable[[str, int, int], None]:
     from tqdm import tqdm
 
@@ -102,18 +112,24 @@ def _documents(args: argparse.Namespace, settings: Settings) -> list[Any]:
 def cmd_build(args: argparse.Namespace) -> int:
     """Build and publish an index version from snapshots and --docs."""
     from index.build import BuildSettings, build
+    from index.onnx import encoder_path, export
 
     settings = _settings(args)
     documents = _documents(args, settings)
     print(f"{len(documents)} documents", file=sys.stderr)
+    embedder = _embedder()
     report = build(
         documents,
         settings.index_dir,
-        _embedder(),
+        embedder,
         BuildSettings(ann=settings.ann),
         progress=_progress(),
         force=args.force,
     )
+    if not encoder_path(settings.index_dir).exists():
+        exported = export(settings.index_dir, embedder)
+        if exported:
+            print(f"query encoder exported to ONNX: {exported}", file=sys.stderr)
     if report.published:
         print(
             f"published index version {report.version}: {report.documents} documents, "
@@ -140,7 +156,7 @@ def _load(settings: Settings) -> tuple[Any, Any]:
     from index import store
 
     store.published_name(settings.index_dir)  # fail fast, before the model loads
-    embedder = _embedder()
+    embedder = _query_embedder(settings)
     return embedder, store.load(settings.index_dir, embedder.model_id, embedder.dim)
 
 
@@ -309,7 +325,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from index import store
 
         store.published_name(settings.index_dir)  # no index: one line and exit 2, no traceback
-    run(settings, _embedder(), plan, args.allow_empty)
+    run(settings, _query_embedder(settings), plan, args.allow_empty)
     return 0
 
 

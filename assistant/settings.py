@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # one: the other core scores candidates, and encodes stay fast on a shared machine
     # (index/threads.py has the measurement)
     threads: int = Field(1, ge=0, description="torch threads when serving; 0 = every core")
+    # ONNX runs the same weights ~2x faster and starts without torch (index/onnx.py);
+    # auto uses it when the index folder holds the export `stemcell-qa build` writes
+    query_encoder: str = Field(
+        "auto", pattern="^(auto|onnx|torch)$", description="query encoder when serving"
+    )
     answer_timeout: float = Field(
         10.0, gt=0, description="seconds a request waits for the shared model call (then 503)"
     )

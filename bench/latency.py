@@ -3,8 +3,9 @@
 For each index (`--sizes`: seed, topical, all, from bench/cache/; see bench/indexes.py), over a
 seeded sample of its dev questions (questions whose gold documents are not indexed are
 skipped), in this order and in one process with the server's thread settings:
-- the floor: the model's own `encode([question])` of each question (one model call, nothing
-  else), which /ask cannot beat;
+- the floor: the served encoder's own `encode([question])` of each question (one model
+  call, nothing else), which /ask cannot beat: the ONNX export when the index has one (as
+  `serve` uses it, index/onnx.py), else torch; torch's own time is measured beside it;
 - `Answerer.ask` in-process, with its stage timings (embed, search, score, compose);
 - dense search and BM25 alone on the same queries;
 - the same questions one at a time to a fresh `stemcell-qa serve` (POST /ask on loopback,
@@ -39,8 +40,9 @@ from bench.common import (
     write_json,
 )
 from index import store
-from index.embed import MiniLMEmbedder
+from index.embed import Embedder, MiniLMEmbedder
 from index.lexical import tokenize
+from index.onnx import onnx_embedder
 from index.search import dense_candidates, lexical_scores
 from index.threads import configure_serving
 
@@ -53,7 +55,7 @@ STAGES = ("embed", "search", "score", "compose")
 Question = dict[str, Any]
 
 
-def floor(embedder: MiniLMEmbedder, questions: list[Question]) -> dict[str, Any]:
+def floor(embedder: Embedder, questions: list[Question]) -> dict[str, Any]:
     """The model's one-question embedding time (ms) for each question: the floor of /ask."""
     times = []
     for q in questions:
@@ -75,9 +77,7 @@ def in_process(answerer: Answerer, version: Any, questions: list[Question]) -> d
     return {stage: percentiles(values) for stage, values in stages.items()}
 
 
-def search_split(
-    embedder: MiniLMEmbedder, version: Any, questions: list[Question]
-) -> dict[str, Any]:
+def search_split(embedder: Embedder, version: Any, questions: list[Question]) -> dict[str, Any]:
     """Dense search and BM25 (tokenise + score) timed alone on the same resolved queries (ms)."""
     dense_ms, bm25_ms = [], []
     for q in questions:
@@ -108,9 +108,11 @@ def over_http(index_dir: Path, questions: list[Question]) -> dict[str, Any]:
     return {"total": percentiles(latencies), "errors": errors}
 
 
-def measure(size: str, embedder: MiniLMEmbedder, sample: int) -> dict[str, Any]:
+def measure(size: str, torch_model: MiniLMEmbedder, sample: int, threads: int) -> dict[str, Any]:
     """All latency figures for one index."""
     index_dir, path = SIZES[size]
+    embedder = onnx_embedder(index_dir, "auto", threads) or torch_model
+    embedder.encode(["warm-up question"] * 4)
     version = store.load(index_dir, embedder.model_id, embedder.dim)
     questions = questions_for(index_dir, path, sample)
     answerer = Answerer(embedder)
@@ -122,7 +124,9 @@ def measure(size: str, embedder: MiniLMEmbedder, sample: int) -> dict[str, Any]:
         "chunks": len(version.chunks),
         "ann": version.manifest.get("ann", {}).get("kind"),
         "questions": len(questions),
+        "encoder": "onnx" if embedder is not torch_model else "torch",
         "floor": floor(embedder, questions),
+        "floor_torch": floor(torch_model, questions),
         "in_process": in_process(answerer, version, questions),
         "split": search_split(embedder, version, questions),
     }
@@ -137,15 +141,16 @@ def measure(size: str, embedder: MiniLMEmbedder, sample: int) -> dict[str, Any]:
 def run(sizes: list[str], sample: int) -> dict[str, Any]:
     """Measure each size whose index exists; returns the figures."""
     threads = configure_serving(serving_threads())  # as the server runs
-    embedder = MiniLMEmbedder()
-    embedder.encode(["warm-up question"] * 4)
+    torch_model = MiniLMEmbedder()
+    configure_serving(serving_threads())  # again: torch is loaded now
+    torch_model.encode(["warm-up question"] * 4)
     data: dict[str, Any] = {"threads": threads, "sample": sample, "sizes": {}, "missing": []}
     for size in sizes:
         if store.current_name(SIZES[size][0]) is None:
             data["missing"].append(size)
             print(f"{size}: no index in bench/cache (run python -m bench.indexes)")
             continue
-        data["sizes"][size] = measure(size, embedder, sample)
+        data["sizes"][size] = measure(size, torch_model, sample, serving_threads())
         print(f"{size}: done", flush=True)
     return data
 
@@ -156,7 +161,8 @@ def report(data: dict[str, Any]) -> str:
     for size, m in data["sizes"].items():
         label = f"{size} ({m['documents']:,} docs, {m['chunks']:,} chunks)"
         stages = {
-            "floor: encode one question": m["floor"],
+            f"floor: encode one question ({m.get('encoder', 'torch')})": m["floor"],
+            **({"torch encode, for comparison": m["floor_torch"]} if "floor_torch" in m else {}),
             **{f"ask in-process: {k}": v for k, v in m["in_process"].items()},
             **m["split"],
             "HTTP POST /ask, one client": m["http"]["total"],

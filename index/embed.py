@@ -88,6 +88,10 @@ class MiniLMEmbedder:
                 progress(len(ids))
         return out
 
+    def transformer(self) -> Any:
+        """The underlying Hugging Face model (token vectors), e.g. to export it."""
+        return self._model[0].auto_model
+
     def encode_spans(
         self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
@@ -99,7 +103,7 @@ class MiniLMEmbedder:
         import torch
 
         tokenizer = self._model.tokenizer
-        transformer: Any = self._model[0].auto_model
+        transformer = self.transformer()
         limit = self._model.max_seq_length
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         pooled: list[list[np.ndarray | None]] = [[] for _ in texts]

@@ -18,24 +18,30 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 
 log = logging.getLogger("stemcell_qa.threads")
 
 
 def configure_serving(threads: int = 1) -> dict[str, int]:
-    """Set torch and FAISS thread counts for a serving process; 0 means every core."""
+    """Set torch and FAISS thread counts for a serving process; 0 means every core.
+
+    torch is configured only when it is loaded: a server whose query encoder is ONNX
+    (index/onnx.py, given the same count) never imports it."""
     import faiss
-    import torch
 
     cores = threads or os.cpu_count() or 1
     # FAISS first: setting its OpenMP count after torch's disturbed torch's (see above)
     faiss.omp_set_num_threads(1)
-    torch.set_num_threads(cores)
-    # one model call at a time: no inter-op parallelism; a process that already ran torch
-    # work (the test suite) cannot change it any more
-    with contextlib.suppress(RuntimeError):
-        torch.set_num_interop_threads(1)
-    chosen = {"torch": torch.get_num_threads(), "faiss": faiss.omp_get_max_threads()}
+    chosen = {"torch": 0, "faiss": faiss.omp_get_max_threads()}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(cores)
+        # one model call at a time: no inter-op parallelism; a process that already ran
+        # torch work (the test suite) cannot change it any more
+        with contextlib.suppress(RuntimeError):
+            torch.set_num_interop_threads(1)
+        chosen["torch"] = torch.get_num_threads()
     log.info("threads: torch %d, faiss %d", chosen["torch"], chosen["faiss"])
     return chosen
 
@@ -44,7 +50,8 @@ def apply_in_thread(chosen: dict[str, int]) -> None:
     """Set the counts `configure_serving` chose in the calling thread (OpenMP's count is
     per thread); run first thing in every worker thread that calls torch or FAISS."""
     import faiss
-    import torch
 
     faiss.omp_set_num_threads(chosen["faiss"])
-    torch.set_num_threads(chosen["torch"])
+    torch = sys.modules.get("torch")
+    if torch is not None and chosen["torch"]:
+        torch.set_num_threads(chosen["torch"])

@@ -44,8 +44,12 @@ def create_app(
         model = embedder
         if model is None:
             from index.embed import MiniLMEmbedder
+            from index.onnx import onnx_embedder
 
-            model = MiniLMEmbedder()
+            model = (
+                onnx_embedder(settings.index_dir, settings.query_encoder, settings.threads)
+                or MiniLMEmbedder()
+            )
         live = LiveIndex(settings.index_dir, model.model_id, model.dim)
         try:
             live.refresh()

