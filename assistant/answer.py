@@ -217,6 +217,7 @@ class Answerer:
             mode,
             s.lexical_weight,
             self.dense_search,
+            analysis.tokens,
         )
         timings["search"] = _lap(clock)
         if not hits:

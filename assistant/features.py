@@ -57,11 +57,10 @@ class Terms:
     ids: np.ndarray  # int, -1 for terms no source uses
     weights: np.ndarray
 
-    def coverage(self, present: np.ndarray) -> float:
-        """Weighted share of the question's terms among the vocabulary ids `present`."""
-        if not len(self.ids):
-            return 0.0
-        return float(self.weights[members(self.ids, present)].sum())
+    def coverage(self, present: list[np.ndarray]) -> np.ndarray:
+        """For each array of vocabulary ids in `present`: the weighted share of the
+        question's terms it holds."""
+        return presence(self.ids, present) @ self.weights
 
     def without(self, covered: set[int]) -> Terms:
         """The terms not in `covered`, re-weighted to sum to one (none left: all zero)."""
@@ -76,11 +75,18 @@ class Terms:
         return float(self.weights[self.ids >= 0].sum())
 
 
-def members(ids: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """`np.isin(ids, present)` for the handful of ids a question has: a set lookup costs a
-    microsecond where `np.isin` costs tens, and it runs for every candidate sentence."""
-    have = set(present.tolist())
-    return np.array([i in have for i in ids.tolist()], dtype=bool)
+def presence(ids: np.ndarray, present: list[np.ndarray]) -> np.ndarray:
+    """Boolean matrix, one row per array in `present`, one column per id in `ids`: does the
+    array hold the id (-1, a term no source uses, never). One dictionary lookup per present
+    id: this runs for every candidate sentence, where `np.isin` per pair cost far more."""
+    column = {int(t): j for j, t in enumerate(ids.tolist()) if t >= 0}
+    has = np.zeros((len(present), len(ids)), dtype=bool)
+    for row, found in enumerate(present):
+        for term in found.tolist():
+            j = column.get(term)
+            if j is not None:
+                has[row, j] = True
+    return has
 
 
 def terms(version: IndexVersion, tokens: list[str]) -> Terms:
@@ -102,7 +108,7 @@ def passage_features(version: IndexVersion, analysis: Analysis, hits: list[Hit])
     for term, weight in zip(query.ids, query.weights, strict=True):
         if term >= 0:
             covered += weight * version.lexical.contains(int(term), ids)
-    head = [query.coverage(version.sentences.head_of(int(i))) for i in ids]
+    head = query.coverage([version.sentences.head_of(int(i)) for i in ids])
     dense = np.array([h.dense for h in hits])
     fused = np.array([h.score for h in hits])
     best, best_vectors = _best_sentences(version, ids, analysis.vector)
@@ -215,11 +221,12 @@ def coverage_columns(
 ) -> np.ndarray:
     """The coverage features of sentence rows (coverage, turn_coverage, local_coverage)."""
     terms_of = [version.sentences.terms_of(int(r)) for r in rows]
+    own_has = presence(own.ids, terms_of)
     return np.column_stack(
         [
-            [query.coverage(t) for t in terms_of],
-            [own.coverage(t) for t in terms_of],
-            _local_coverage(own, terms_of),
+            query.coverage(terms_of),
+            own_has @ own.weights,
+            _local_coverage(own_has[:, own.ids >= 0]),
         ]
     )
 
@@ -277,14 +284,13 @@ def _rare_coverage(version: IndexVersion, analysis: Analysis, chunk: int) -> flo
     return float(np.mean([present.contains(int(t), np.array([chunk]))[0] for t in rarest]))
 
 
-def _local_coverage(query: Terms, candidates: list[np.ndarray]) -> np.ndarray:
-    """Coverage of the question's terms weighted by their rarity among these candidates
-    (squared IDF over the candidates): a term every candidate shares cannot pick one."""
-    known = query.ids[query.ids >= 0]
-    if not len(known) or not candidates:
-        return np.zeros(len(candidates))
-    has = np.array([members(known, c) for c in candidates])  # candidates x terms
-    n = len(candidates)
+def _local_coverage(has: np.ndarray) -> np.ndarray:
+    """Coverage of the question's known terms (`has`: candidates x terms) weighted by their
+    rarity among these candidates (squared IDF over the candidates): a term every candidate
+    shares cannot pick one."""
+    n = len(has)
+    if not has.size:
+        return np.zeros(n)
     weights = np.log((n + 1) / (has.sum(axis=0) + 0.5)) ** 2
     weights[has.sum(axis=0) == 0] = 0.0  # no candidate has it: it cannot tell them apart
     total = weights.sum()

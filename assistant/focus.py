@@ -86,11 +86,12 @@ def analyse(
         batch.append(asked)
     vectors = embedder.encode(batch)
     weighed = _weigh(version, vectors, probes)
+    tokens = tokenize(text)
     return Analysis(
         text=text,
         vector=vectors[0],
-        tokens=tokenize(text),
-        turn_tokens=tokenize(asked),
+        tokens=tokens,
+        turn_tokens=tokenize(asked) if own else list(tokens),
         absent=tuple(
             Absent(w, s - turn_offset, e - turn_offset, *weighed.get(w.lower(), (0.0, 0.0, "")))
             for w, s, e in absent

@@ -52,7 +52,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "hnsw_n": 20_000,
         "requests": 200,
         "clients": [1, 16, 64],
-        "workers": [1],
+        "workers": [1, 2],
         "load_seconds": 30,
         "memory_starts": 2,
         "topical_sample": 0,  # every question: its figures compare with earlier runs

@@ -51,12 +51,15 @@ def retrieve(
     mode: str = "fused",
     lexical_weight: float = 0.5,
     dense_search: DenseSearch = dense_candidates,
+    query_tokens: list[str] | None = None,
 ) -> list[Hit]:
-    """Candidates from both retrievers, ranked by `mode`: fused, dense-only or BM25-only."""
+    """Candidates from both retrievers, ranked by `mode`: fused, dense-only or BM25-only
+    (`query_tokens`: `tokenize(query_text)`, when the caller has it already)."""
     if mode not in MODES:
         raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
     dense = dense_search(version, query_vector, k)
-    lexical = lexical_scores(version, tokenize(query_text))
+    tokens = tokenize(query_text) if query_tokens is None else query_tokens
+    lexical = lexical_scores(version, tokens)
     top_lexical = np.argpartition(-lexical, min(k, len(lexical) - 1))[:k]
     ids = set(dense) | {int(i) for i in top_lexical if lexical[i] > 0}
     hits = []
