@@ -110,7 +110,12 @@ FIGURES = {
 }
 
 
-def commands(p: dict[str, Any]) -> list[tuple[str, list[str]]]:
+# "Quality unchanged" is checked against this code: the last commit before the serving speed
+# work (ONNX query encoder, faster term coverage) with the same scorer, answering with torch.
+BASELINE = "a3c1cec"
+
+
+def commands(p: dict[str, Any], reference: str = BASELINE) -> list[tuple[str, list[str]]]:
     """(section, command line) for every benchmark, with the size's parameters."""
     py = [sys.executable, "-m"]
     load_s = p["load_seconds"]
@@ -157,7 +162,7 @@ def commands(p: dict[str, Any]) -> list[tuple[str, list[str]]]:
                 "--all-sample",
                 str(p["all_sample"]),
                 "--reference",
-                "main",
+                reference,
             ],
         ),
         ("build_throughput", [*py, "bench.build_throughput", "--limit", str(p["build_limit"])]),
@@ -181,11 +186,11 @@ def commands(p: dict[str, Any]) -> list[tuple[str, list[str]]]:
     ]
 
 
-def run_sections(size: str) -> dict[str, Any]:
+def run_sections(size: str, reference: str = BASELINE) -> dict[str, Any]:
     """Run every section in turn; exit codes and durations."""
     env_size = {"BENCH_SIZE": size}
     outcome: dict[str, Any] = {}
-    for name, cmd in commands(SIZES[size]):
+    for name, cmd in commands(SIZES[size], reference):
         print(f"$ {' '.join(cmd[1:])}", flush=True)
         result_path(name).unlink(missing_ok=True)
         began = time.perf_counter()
@@ -286,12 +291,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=list(SIZES), default="quick")
     parser.add_argument("--report-only", action="store_true", help="only regenerate the page")
+    parser.add_argument(
+        "--reference",
+        default=BASELINE,
+        help="git commit or branch whose answers quality is checked against",
+    )
     args = parser.parse_args(argv)
     if not args.report_only:
         began = time.perf_counter()
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         write_json("machine", machine())
-        sections = run_sections(args.size)
+        sections = run_sections(args.size, args.reference)
         minutes = round((time.perf_counter() - began) / 60, 1)
         run = {
             "size": args.size,
