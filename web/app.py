@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,10 +21,12 @@ from assistant.settings import Settings
 from index.batching import BatchingEmbedder, BatchingSearch, BatchSettings, BatchTimeoutError
 from index.embed import Embedder
 from index.live import LiveIndex
-from index.refresh import Refresher, RefreshPlan
 from index.threads import apply_in_thread, configure_serving
 from web import api, pages
 from web.guard import GuardMiddleware, RateLimiter
+
+if TYPE_CHECKING:  # loaded only with a refresh plan: a plain server skips fetch and build code
+    from index.refresh import RefreshPlan
 
 log = logging.getLogger("stemcell_qa.web")
 _HERE = Path(str(resources.files("web")))
@@ -59,7 +61,11 @@ def create_app(
                 raise
             log.warning("starting without an index: %s", exc)
         live.start(settings.reload_interval)
-        background = Refresher(refresh, model) if refresh is not None else None
+        background = None
+        if refresh is not None:
+            from index.refresh import Refresher
+
+            background = Refresher(refresh, model)
         if background is not None:
             background.start()
         app.state.refresher = background

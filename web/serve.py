@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.settings import Settings
-from corpus.sources import default_manifest, load_manifest
-from index.build import BuildSettings
 from index.embed import Embedder
-from index.refresh import RefreshPlan
 from web.app import create_app
+
+if TYPE_CHECKING:  # a server that only serves never loads the fetch and build machinery
+    from index.refresh import RefreshPlan
 
 
 def refresh_plan(
@@ -20,6 +21,10 @@ def refresh_plan(
     no `--watch`, no `--refresh-every`)."""
     if settings.refresh_every is None and not watch and not docs:
         return None
+    from corpus.sources import default_manifest, load_manifest
+    from index.build import BuildSettings
+    from index.refresh import RefreshPlan
+
     sources = load_manifest(settings.sources or default_manifest()) if use_sources else []
     return RefreshPlan(
         index_dir=settings.index_dir,
