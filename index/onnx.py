@@ -165,9 +165,12 @@ class OnnxEmbedder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # a truncated or foreign file: onnxruntime's own errors
+            raise ModelLoadError(f"{path}: onnxruntime cannot load it ({exc})") from None
         if verify:
             checker.join()
             if checked[0] is not None:

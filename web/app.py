@@ -66,7 +66,6 @@ def create_app(
             from index.refresh import Refresher
 
             background = Refresher(refresh, model)
-        if background is not None:
             background.start()
         app.state.refresher = background
         undo_logging = _private_logging(settings.log_questions)

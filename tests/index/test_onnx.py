@@ -67,6 +67,15 @@ def test_a_damaged_export_is_refused_and_auto_falls_back(
         onnx_embedder(tmp_path, "onnx")
 
 
+def test_a_truncated_export_is_refused(exported: Path, tmp_path: Path) -> None:
+    cut = encoder_path(tmp_path)
+    cut.parent.mkdir(parents=True)
+    cut.write_bytes(encoder_path(exported).read_bytes()[:4096])
+    with pytest.raises(ModelLoadError, match="cannot load"):
+        OnnxEmbedder(cut, verify=False)
+    assert onnx_embedder(tmp_path, "auto") is None  # no sidecar, no model: torch answers
+
+
 def test_choice_of_encoder(exported: Path, tmp_path: Path) -> None:
     assert isinstance(onnx_embedder(exported, "auto"), OnnxEmbedder)
     assert onnx_embedder(exported, "torch") is None
