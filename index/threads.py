@@ -42,7 +42,8 @@ def configure_serving(threads: int = 1) -> dict[str, int]:
         with contextlib.suppress(RuntimeError):
             torch.set_num_interop_threads(1)
         chosen["torch"] = torch.get_num_threads()
-    log.info("threads: torch %d, faiss %d", chosen["torch"], chosen["faiss"])
+    torch_threads = chosen["torch"] or "not loaded"
+    log.info("threads: torch %s, faiss %d", torch_threads, chosen["faiss"])
     return chosen
 
 

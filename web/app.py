@@ -52,6 +52,7 @@ def create_app(
                 onnx_embedder(settings.index_dir, settings.query_encoder, settings.threads)
                 or MiniLMEmbedder()
             )
+        log.info("query encoder: %s", type(model).__name__)
         live = LiveIndex(settings.index_dir, model.model_id, model.dim)
         try:
             live.refresh()
