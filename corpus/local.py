@@ -132,7 +132,13 @@ def _jsonl_document(path: Path, number: int, record: object, warn: Warn) -> Docu
         license=_str(record.get("license")),
     )
     try:
-        return extract_plain(record["text"].encode("utf-8"), meta)
+        body = record["text"].encode("utf-8")
+    except UnicodeEncodeError:  # JSON allows "\ud800" escapes; no text is made of them
+        raise DocumentError(
+            f"{where}: `text` holds a lone surrogate (an invalid \\u escape)"
+        ) from None
+    try:
+        return extract_plain(body, meta)
     except ExtractError as exc:
         warn(f"{where}: skipped ({exc})")
         return None

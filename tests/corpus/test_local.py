@@ -30,6 +30,13 @@ def test_jsonl_line_without_text_is_an_error(tmp_path: Path) -> None:
         load_local([path], print)
 
 
+def test_jsonl_text_with_a_lone_surrogate_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    path.write_text('{"id": "a", "text": "Fine."}\n{"id": "b", "text": "Bad \\ud800 escape."}\n')
+    with pytest.raises(DocumentError, match=r"docs\.jsonl:2: `text` holds a lone surrogate"):
+        load_local([path], print)
+
+
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>x</script>"])
 def test_jsonl_url_with_unsafe_scheme_is_dropped(tmp_path: Path, url: str) -> None:
     path = tmp_path / "docs.jsonl"

@@ -119,3 +119,10 @@ def test_publish_syncs_the_parent_directories_after_each_rename(
     assert ("fsync-dir", index_dir) in after_switch  # the new CURRENT
     staged = [path for kind, path in events[:moved] if kind == "fsync-dir"]
     assert any(Path(path).name.startswith(".staging-") for path in staged)
+
+
+def test_version_lines_json_wrote_are_read_back_even_where_orjson_refuses() -> None:
+    assert store._loads('{"text": "Stem cells"}') == {"text": "Stem cells"}
+    assert store._loads('"a\\ud800b"') == "a\ud800b"  # a lone surrogate escape
+    with pytest.raises(ValueError):
+        store._loads('{"text": ')
