@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     ann: str = Field("flat", pattern="^(flat|hnsw)$", description="dense index kind")
     # one: the other core scores candidates, and encodes stay fast on a shared machine
     # (index/threads.py has the measurement)
-    threads: int = Field(1, ge=0, description="torch threads when serving; 0 = every core")
+    threads: int = Field(1, ge=0, description="model threads when serving; 0 = every core")
     # ONNX runs the same weights ~2x faster and starts without torch (index/onnx.py);
     # auto uses it when the index folder holds the export `stemcell-qa build` writes
     query_encoder: str = Field(

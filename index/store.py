@@ -244,7 +244,8 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
 def _loads(line: str) -> Any:
     """One JSON line of a version file: orjson (about half the time of `json` for the 60k
     lines of a 43.9k-chunk index, a quarter second of start-up), `json` for what orjson
-    refuses but `json` wrote and reads (a lone surrogate escaped in extracted text)."""
+    refuses but `json` writes and reads (a lone surrogate escape; the loaders refuse those
+    now, but a version may be older)."""
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError:
