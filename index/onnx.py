@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from index.embed import MODEL_ID, Embedder, MiniLMEmbedder, ModelLoadError
+from index.store import file_sha256
 
 log = logging.getLogger("stemcell_qa.onnx")
 
@@ -116,19 +117,11 @@ def _disagreement(path: Path, model: MiniLMEmbedder) -> float:
 
 
 def _write_digest(staged: Path, target: Path) -> None:
-    meta = {"model_id": MODEL_ID, "format": EXPORT_FORMAT, "sha256": _sha256(staged)}
+    meta = {"model_id": MODEL_ID, "format": EXPORT_FORMAT, "sha256": file_sha256(staged)}
     sidecar = target.with_suffix(".json")
     tmp = sidecar.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(meta), encoding="utf-8")
     os.replace(tmp, sidecar)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class OnnxEmbedder:
@@ -231,7 +224,7 @@ def _check_digest(path: Path) -> None:
         expected = json.loads(sidecar.read_text("utf-8"))["sha256"]
     except (OSError, ValueError, KeyError) as exc:
         raise ModelLoadError(f"{sidecar}: unreadable ({exc})") from None
-    if _sha256(path) != expected:
+    if file_sha256(path) != expected:
         raise ModelLoadError(f"{path}: checksum mismatch (delete it and rebuild)")
 
 

@@ -86,7 +86,8 @@ class IndexVersion:
         return self.documents[chunk.source_id].text[chunk.start : chunk.end]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -167,7 +168,7 @@ def write_version(
     np.save(staging / "sentence_vectors.npy", parts.sentence_vectors.astype(np.float16))
     parts.vocabulary.save(staging)
     files = {
-        str(p.relative_to(staging)): {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        str(p.relative_to(staging)): {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
         for p in _files(staging)
     }
     full = {**manifest, "format": FORMAT, "files": files, "dim": int(vectors.shape[1])}
@@ -271,7 +272,7 @@ def published_chunks(index_dir: Path) -> tuple[dict[str, Any], list[Chunk]] | No
     path = index_dir / "versions" / name / "chunks.jsonl"
     expected = manifest.get("files", {}).get("chunks.jsonl", {}).get("sha256")
     try:
-        if expected is None or _sha256(path) != expected:
+        if expected is None or file_sha256(path) != expected:
             return None
         return manifest, _read_chunks(path)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
@@ -299,7 +300,7 @@ def published_documents(index_dir: Path) -> tuple[str, list[Document]]:
     entry = files.get("documents.jsonl") if isinstance(files, dict) else None
     expected = entry.get("sha256") if isinstance(entry, dict) else None
     try:
-        if expected is None or _sha256(path) != expected:
+        if expected is None or file_sha256(path) != expected:
             raise IndexLoadError(f"index version {name}: documents.jsonl is corrupted; rebuild it")
         with path.open(encoding="utf-8") as lines:
             return name, [Document.from_dict(_loads(line)) for line in lines]
@@ -416,7 +417,7 @@ def _checksums(path: Path, manifest: dict[str, Any]) -> str | None:
     be read), or None when all match."""
     for relative, expected in manifest.get("files", {}).items():
         try:
-            if _sha256(path / relative) != expected["sha256"]:
+            if file_sha256(path / relative) != expected["sha256"]:
                 return f"file {relative} is corrupted (checksum)"
         except OSError as exc:
             return f"file {relative} cannot be read ({exc.strerror or exc})"
