@@ -31,10 +31,6 @@ from index.search import DenseSearch, Hit, dense_candidates, retrieve
 from index.store import IndexVersion
 
 log = logging.getLogger("stemcell_qa.answer")
-# When a question is declined for weak evidence, absent words weighing half the focus bar are
-# still named ("insurance" in "Is stem cell therapy covered by insurance?"): each is truly in
-# no source, and the answer is no_answer either way. Chosen, not fitted.
-REPORT_SHARE = 0.5
 _LIMITS = Settings.model_fields
 
 
