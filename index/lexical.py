@@ -26,10 +26,7 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def tokenize(text: str) -> list[str]:
     """Lowercased, stop-worded, stemmed tokens, as the index sees them."""
-    tokens = bm25s.tokenize(
-        [text], stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=False, return_ids=False
-    )
-    return [t for t in tokens[0] if t]
+    return tokenize_many([text])[0]
 
 
 @lru_cache(maxsize=1 << 16)
