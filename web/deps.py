@@ -12,7 +12,7 @@ from index.live import LiveIndex
 from index.store import IndexVersion
 
 
-def get_version(request: Request) -> IndexVersion:
+async def get_version(request: Request) -> IndexVersion:
     """The index version this request answers from (one reference for the whole request)."""
     version = request.app.state.live.current()
     if version is None:
@@ -26,18 +26,18 @@ def get_version(request: Request) -> IndexVersion:
     return version
 
 
-def get_live(request: Request) -> LiveIndex:
+async def get_live(request: Request) -> LiveIndex:
     """The process's live index (the version served and the state of its reload checks)."""
     live: LiveIndex = request.app.state.live
     return live
 
 
-def get_answerer(request: Request) -> Answerer:
+async def get_answerer(request: Request) -> Answerer:
     """The process's answerer (model loaded once in the lifespan)."""
     return request.app.state.answerer
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     return request.app.state.settings
 
