@@ -5,6 +5,11 @@ on sixteen questions costs little more than one on a single question. A `Batcher
 what arrives within a few milliseconds (up to a batch size), runs one call, and hands each
 caller its own result. A caller waits at most its timeout; if a merged call fails, each job
 is retried alone so one bad input cannot lose the others' answers.
+
+When nothing is queued and a lane is free, a caller makes the call itself, in its own
+thread: a lone question then pays no hand-over to a worker thread and back (about 1 ms a
+stage at one client, server timings of bench/latency.py). At most `lanes` calls run at once,
+direct or merged (one semaphore), and while any job waits, newcomers queue behind it.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class BatchSettings:
     wait_ms: float = 0.0
     max_items: int = 32  # texts (or queries) per merged call: one encode batch
     timeout_s: float = 10.0  # a request gives up (HTTP 503) after this
+    # calls that may run at once, each in its own thread on one core (web/app.py chooses)
+    lanes: int = 1
 
 
 @dataclass
@@ -63,14 +70,36 @@ class Batcher(Generic[In, Out]):
         init: Callable[[], None] | None = None,
     ) -> None:
         self._call = call
-        self._init = init  # run first in the worker thread (e.g. its thread counts)
+        self._init = init  # run first in each thread that makes calls (e.g. its thread counts)
         self.settings = settings
         self._queue: queue.Queue[_Job[In, Out] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        lanes = max(1, settings.lanes)
+        self._calling = threading.Semaphore(lanes)  # `lanes` calls at a time, direct or merged
+        self._state = threading.Lock()  # guards _waiting
+        self._waiting = 0  # jobs queued or being served by the workers
+        self._local = threading.local()  # which caller threads ran `init`
+        self._threads = [
+            threading.Thread(target=self._run, name=f"{name}-{n}", daemon=True)
+            for n in range(lanes)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, items: list[In]) -> list[Out]:
-        """Results for `items`, computed together with whatever else is waiting."""
+        """Results for `items`, computed together with whatever else is waiting (or at once,
+        in this thread, when nothing is)."""
+        with self._state:
+            direct = self._waiting == 0 and self._calling.acquire(blocking=False)
+            if not direct:
+                self._waiting += 1
+        if direct:
+            try:
+                if self._init is not None and not getattr(self._local, "ready", False):
+                    self._init()
+                    self._local.ready = True
+                return self._call(items)
+            finally:
+                self._calling.release()
         job: _Job[In, Out] = _Job(items)
         self._queue.put(job)
         if not job.done.wait(self.settings.timeout_s):
@@ -84,9 +113,11 @@ class Batcher(Generic[In, Out]):
         return job.result
 
     def close(self) -> None:
-        """Stop the worker after the jobs already queued."""
-        self._queue.put(None)
-        self._thread.join(timeout=5)
+        """Stop the workers after the jobs already queued."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5)
 
     def _run(self) -> None:
         if self._init is not None:
@@ -111,6 +142,12 @@ class Batcher(Generic[In, Out]):
             self._serve(jobs)
 
     def _serve(self, jobs: list[_Job[In, Out]]) -> None:
+        with self._calling:
+            self._serve_locked(jobs)
+        with self._state:
+            self._waiting -= len(jobs)
+
+    def _serve_locked(self, jobs: list[_Job[In, Out]]) -> None:
         try:
             results = self._call([item for job in jobs for item in job.items])
             at = 0

@@ -64,18 +64,76 @@ def test_one_bad_input_does_not_lose_the_others_answers() -> None:
 
 def test_a_caller_gives_up_after_its_timeout() -> None:
     release = threading.Event()
+    started = threading.Event()
 
     def stuck(items: list[int]) -> list[int]:
+        started.set()
         release.wait(5)
         return items
 
     batcher = Batcher(stuck, BatchSettings(wait_ms=0, timeout_s=0.1), "test")
+    first = threading.Thread(target=batcher.submit, args=([1],))
+    first.start()  # nothing else is waiting: runs in its own thread, and sticks
+    assert started.wait(5)
     began = time.monotonic()
     with pytest.raises(BatchTimeoutError, match="busy"):
-        batcher.submit([1])
+        batcher.submit([2])  # queued behind the stuck call
     assert time.monotonic() - began < 2
     release.set()
+    first.join(5)
     batcher.close()
+
+
+def test_a_lone_call_runs_in_the_callers_thread_and_calls_never_overlap() -> None:
+    threads: list[str] = []
+    inits: list[str] = []
+    running = [0]
+    overlap = [0]
+    lock = threading.Lock()
+
+    def record(items: list[int]) -> list[int]:
+        with lock:
+            running[0] += 1
+            overlap[0] = max(overlap[0], running[0])
+        threads.append(threading.current_thread().name)
+        time.sleep(0.005)
+        with lock:
+            running[0] -= 1
+        return items
+
+    def init() -> None:
+        inits.append(threading.current_thread().name)
+
+    batcher = Batcher(record, BatchSettings(wait_ms=0), "test-worker", init)
+    assert batcher.submit([1]) == [1]
+    assert threads == [threading.current_thread().name]  # no hand-over when idle
+    batcher.submit([2])
+    assert inits.count(threading.current_thread().name) == 1  # once per calling thread
+    results = _concurrently(12, lambda i: batcher.submit([i]))
+    batcher.close()
+    assert results == [[i] for i in range(12)]
+    assert overlap[0] == 1  # direct and merged calls take turns
+
+
+def test_two_lanes_run_two_calls_at_once_and_never_more() -> None:
+    running = [0]
+    most = [0]
+    lock = threading.Lock()
+
+    def slow(items: list[int]) -> list[int]:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+        return [i + 1 for i in items]
+
+    batcher = Batcher(slow, BatchSettings(lanes=2), "test-lanes")
+    results = _concurrently(16, lambda i: batcher.submit([i]))
+    batcher.close()
+    assert results == [[i + 1] for i in range(16)]
+    assert most[0] == 2
 
 
 def test_batching_embedder_returns_what_the_model_returns() -> None:
