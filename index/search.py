@@ -60,8 +60,10 @@ def retrieve(
     dense = dense_search(version, query_vector, k)
     tokens = tokenize(query_text) if query_tokens is None else query_tokens
     lexical = lexical_scores(version, tokens)
-    top_lexical = np.argpartition(-lexical, min(k, len(lexical) - 1))[:k]
-    ids = set(dense) | {int(i) for i in top_lexical if lexical[i] > 0}
+    matching = np.flatnonzero(lexical > 0)  # top k among the chunks that hold a query term
+    if len(matching) > k:
+        matching = matching[np.argpartition(-lexical[matching], k - 1)[:k]] if k else matching[:0]
+    ids = set(dense) | {int(i) for i in matching}
     hits = []
     for i in ids:
         d = dense.get(i)

@@ -346,9 +346,11 @@ def _load_parts(path: Path, name: str, manifest: dict[str, Any], dim: int) -> In
         if ef_search and hasattr(dense, "hnsw"):
             dense.hnsw.efSearch = int(ef_search)  # not saved in the FAISS file itself
         lexical = Lexical.load(path / "bm25")
-        vectors = np.load(path / "vectors.npy", mmap_mode="r")
+        # mapped, not read (pages load as used), then seen as plain arrays: indexing a
+        # np.memmap makes a memmap object per row, ~40 per question
+        vectors = np.asarray(np.load(path / "vectors.npy", mmap_mode="r"))
         sentences = SentenceTable.load(path / "sentences.npz")
-        sentence_vectors = np.load(path / "sentence_vectors.npy", mmap_mode="r")
+        sentence_vectors = np.asarray(np.load(path / "sentence_vectors.npy", mmap_mode="r"))
         vocabulary = Vocabulary.load(path)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise IndexLoadError(f"index version {name} is unreadable ({exc}); rebuild it") from None
