@@ -41,9 +41,18 @@ class BuildSettings:
     # MedQuAD documents (bench/sentence_vectors.py) late built 3.5x faster with cross-fitted
     # answers as good or better (hit@1 0.70 vs 0.68, abstain 0.98 vs 0.85): late is kept.
     sentence_vectors: str = "late"
-    ann: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for large corpora)
+    # "flat" (exact), "hnsw" (approximate) or "auto": exact below `hnsw_from` chunks, HNSW
+    # from there. Exact search costs ~0.06 ms per 1,000 chunks a question here (0.7 ms at
+    # 11,625, 2.5 ms at 43,901: bench/latency.py), HNSW ~0.3 ms at any of these sizes
+    # (bench/ann.py). At 43,901 chunks, HNSW with efSearch 128 answered a 400-question
+    # medquad-all sample exactly as exact search did (hit@1 0.6825, MRR@10 0.7914 both,
+    # `stemcell-qa eval --mode fused`); so below ~20,000 chunks, where exact search costs
+    # about a millisecond, exactness is kept, and above it the time is saved.
+    ann: str = "auto"
+    hnsw_from: int = 20_000
     hnsw_m: int = 32
-    hnsw_ef_search: int = 64  # search depth: FAISS's default of 16 loses ~10% recall@10
+    # search depth: FAISS's default of 16 loses ~10% recall@10; 64 still ~5% (bench/ann.py)
+    hnsw_ef_search: int = 128
     batch_size: int = 32
     block: int = 256  # texts embedded between cache commits
 
@@ -76,18 +85,26 @@ def passage_text(doc: Document, chunk: Chunk) -> str:
     return f"{head}\n{doc.text[chunk.start : chunk.end]}"
 
 
+def dense_kind(settings: BuildSettings, chunks: int) -> str:
+    """The dense index built for `chunks` vectors: "flat" or "hnsw"."""
+    if settings.ann == "auto":
+        return "hnsw" if chunks >= settings.hnsw_from else "flat"
+    if settings.ann not in ("flat", "hnsw"):
+        raise BuildError(f"unknown ann setting {settings.ann!r} (use auto, flat or hnsw)")
+    return settings.ann
+
+
 def make_dense(vectors: np.ndarray, settings: BuildSettings) -> faiss.Index:
-    """Exact inner-product index, or HNSW when chosen explicitly."""
+    """Exact inner-product index, or HNSW (chosen, or by size under "auto")."""
     dim = vectors.shape[1]
-    if settings.ann == "hnsw":
+    kind = dense_kind(settings, len(vectors))
+    if kind == "hnsw":
         hnsw = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = 80
         hnsw.hnsw.efSearch = settings.hnsw_ef_search
         dense: faiss.Index = hnsw
-    elif settings.ann == "flat":
-        dense = faiss.IndexFlatIP(dim)
     else:
-        raise BuildError(f"unknown ann setting {settings.ann!r} (use flat or hnsw)")
+        dense = faiss.IndexFlatIP(dim)
     dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return dense
 
@@ -106,7 +123,7 @@ def _manifest(
         "chunking": asdict(settings.chunking),
         "sentences": {**asdict(settings.sentences), "vectors": settings.sentence_vectors},
         "ann": {
-            "kind": settings.ann,
+            "kind": dense_kind(settings, len(chunks)),
             "hnsw_m": settings.hnsw_m,
             "hnsw_ef_search": settings.hnsw_ef_search,
         },

@@ -188,6 +188,22 @@ def test_hnsw_index_is_chosen_explicitly_and_finds_the_same_top_hit(tmp_path: Pa
     assert np.allclose(flat.vectors, hnsw.vectors)
 
 
+def test_auto_is_exact_for_small_corpora_and_hnsw_from_the_size_set(tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    build(fixture_docs(), tmp_path / "small", embedder)  # the default: auto
+    small = load(tmp_path / "small", embedder)
+    assert small.manifest["ann"]["kind"] == "flat" and "Flat" in type(small.dense).__name__
+    chunks = len(small.chunks)
+    big = BuildSettings(ann="auto", hnsw_from=chunks)  # as if this corpus were large
+    build(fixture_docs(), tmp_path / "big", embedder, big)
+    large = load(tmp_path / "big", embedder)
+    assert large.manifest["ann"]["kind"] == "hnsw" and "HNSW" in type(large.dense).__name__
+    # the recorded kind is what a rebuild compares: the same input publishes nothing
+    assert not build(fixture_docs(), tmp_path / "big", embedder, big).published
+    with pytest.raises(BuildError, match="unknown ann"):
+        build(fixture_docs(), tmp_path / "bad", embedder, BuildSettings(ann="ivf"))
+
+
 def test_rebuild_splits_only_changed_documents_into_sentences(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
