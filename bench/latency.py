@@ -42,7 +42,7 @@ from bench.common import (
 from index import store
 from index.embed import Embedder, MiniLMEmbedder
 from index.lexical import tokenize
-from index.onnx import onnx_embedder
+from index.onnx import OnnxEmbedder, onnx_embedder
 from index.search import dense_candidates, lexical_scores
 from index.threads import configure_serving
 
@@ -113,6 +113,7 @@ def measure(size: str, torch_model: MiniLMEmbedder, sample: int, threads: int) -
     index_dir, path = SIZES[size]
     embedder = onnx_embedder(index_dir, "auto", threads) or torch_model
     embedder.encode(["warm-up question"] * 4)
+    exact = onnx_embedder(index_dir, "onnx", threads) if embedder is not torch_model else None
     version = store.load(index_dir, embedder.model_id, embedder.dim)
     questions = questions_for(index_dir, path, sample)
     answerer = Answerer(embedder)
@@ -124,17 +125,20 @@ def measure(size: str, torch_model: MiniLMEmbedder, sample: int, threads: int) -
         "chunks": len(version.chunks),
         "ann": version.manifest.get("ann", {}).get("kind"),
         "questions": len(questions),
-        "encoder": "onnx" if embedder is not torch_model else "torch",
+        "encoder": embedder.path.name if isinstance(embedder, OnnxEmbedder) else "torch",
         "floor": floor(embedder, questions),
+        **({"floor_onnx_fp32": floor(exact, questions)} if exact is not None else {}),
         "floor_torch": floor(torch_model, questions),
         "in_process": in_process(answerer, version, questions),
         "split": search_split(embedder, version, questions),
     }
     del version, answerer
     result["http"] = over_http(index_dir, questions)
-    result["http_p50_over_floor"] = round(
-        result["http"]["total"]["p50"] / max(result["floor"]["p50"], 1e-9), 2
-    )
+    for key, name in (("floor", ""), ("floor_onnx_fp32", "_onnx_fp32"), ("floor_torch", "_torch")):
+        if key in result:
+            result[f"http_p50_over_floor{name}"] = round(
+                result["http"]["total"]["p50"] / max(result[key]["p50"], 1e-9), 2
+            )
     return result
 
 
@@ -162,6 +166,11 @@ def report(data: dict[str, Any]) -> str:
         label = f"{size} ({m['documents']:,} docs, {m['chunks']:,} chunks)"
         stages = {
             f"floor: encode one question ({m.get('encoder', 'torch')})": m["floor"],
+            **(
+                {"ONNX export (fp32), for comparison": m["floor_onnx_fp32"]}
+                if "floor_onnx_fp32" in m
+                else {}
+            ),
             **({"torch encode, for comparison": m["floor_torch"]} if "floor_torch" in m else {}),
             **{f"ask in-process: {k}": v for k, v in m["in_process"].items()},
             **m["split"],
@@ -179,10 +188,23 @@ def report(data: dict[str, Any]) -> str:
             m["http"]["total"]["p95"],
             m["floor"]["p50"],
             f"{m['http_p50_over_floor']:.2f}x",
+            *(
+                f"{m[key]:.2f}x" if key in m else "-"
+                for key in ("http_p50_over_floor_onnx_fp32", "http_p50_over_floor_torch")
+            ),
         ]
         for size, m in data["sizes"].items()
     ]
-    headers = ["index", "chunks", "HTTP p50 ms", "HTTP p95 ms", "floor p50 ms", "p50 / floor"]
+    headers = [
+        "index",
+        "chunks",
+        "HTTP p50 ms",
+        "HTTP p95 ms",
+        "floor p50 ms",
+        "p50 / floor",
+        "p50 / fp32 ONNX encode",
+        "p50 / torch encode",
+    ]
     out = table(headers, summary) + "\n\n" + out
     if data.get("missing"):
         out += f"\n\nNot measured (no index built): {', '.join(data['missing'])}."

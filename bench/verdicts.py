@@ -81,10 +81,16 @@ def _latency() -> list[str]:
 
 
 def _torch_floor(m: dict[str, Any]) -> str:
-    """The torch model's encode beside an ONNX floor, so the speed-up shows."""
-    if m.get("encoder") != "onnx" or "floor_torch" not in m:
-        return ""
-    return f"; torch's {m['floor_torch']['p50']:.1f} ms"
+    """The other encoders' times beside an ONNX floor, with /ask p50 over each."""
+    others = (
+        ("floor_onnx_fp32", "fp32 ONNX export", "_onnx_fp32"),
+        ("floor_torch", "torch", "_torch"),
+    )
+    return "".join(
+        f"; {name}'s {m[key]['p50']:.1f} ms ({m[f'http_p50_over_floor{suffix}']:.2f}x)"
+        for key, name, suffix in others
+        if key in m and m.get("encoder") != "torch" and f"http_p50_over_floor{suffix}" in m
+    )
 
 
 def _concurrency() -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 from assistant import cli
 from assistant.settings import Settings
 from index.embed import ModelLoadError
-from index.onnx import OnnxEmbedder, encoder_path, export, onnx_embedder
+from index.onnx import MIN_COSINE, OnnxEmbedder, encoder_path, export, onnx_embedder
 from tests.conftest import seed_documents
 
 
@@ -22,6 +22,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # typ
     index_dir = tmp_path_factory.mktemp("onnx-index")
     path = export(index_dir, embedder)
     assert path == encoder_path(index_dir) and path.exists()
+    assert encoder_path(index_dir, "int8").exists()  # and its int8 copy, beside it
     return index_dir
 
 
@@ -36,6 +37,20 @@ def test_onnx_vectors_equal_torch_vectors_on_the_seed_article(
     assert difference.max() < 1e-5
     norms = np.linalg.norm(onnx.encode(texts[:3]), axis=1)
     assert np.allclose(norms, 1.0, atol=1e-5)
+
+
+def test_the_int8_copy_is_smaller_and_close_to_torch_on_the_seed_article(
+    exported: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    int8 = OnnxEmbedder(encoder_path(exported, "int8"))
+    paragraphs = [p for p in seed_documents()[0].text.split("\n") if p.strip()]
+    texts = [*paragraphs, "can stem cells cause tumours", "is stem cell therapy safe for my dad"]
+    cosines = (int8.encode(texts) * embedder.encode(texts)).sum(axis=1)
+    assert cosines.min() >= MIN_COSINE
+    assert not np.allclose(cosines, 1.0, atol=1e-6)  # quantised: near, not equal
+    sizes = [encoder_path(exported, kind).stat().st_size for kind in ("int8", "fp32")]
+    assert sizes[0] < sizes[1] / 2
 
 
 def test_export_is_written_once_and_readable_by_others(exported: Path, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -77,11 +92,37 @@ def test_a_truncated_export_is_refused(exported: Path, tmp_path: Path) -> None:
 
 
 def test_choice_of_encoder(exported: Path, tmp_path: Path) -> None:
-    assert isinstance(onnx_embedder(exported, "auto"), OnnxEmbedder)
+    chosen = {choice: onnx_embedder(exported, choice) for choice in ("auto", "int8", "onnx")}
+    assert {c: e.path.name for c, e in chosen.items() if isinstance(e, OnnxEmbedder)} == {
+        "auto": encoder_path(exported, "int8").name,
+        "int8": encoder_path(exported, "int8").name,
+        "onnx": encoder_path(exported).name,
+    }
     assert onnx_embedder(exported, "torch") is None
     assert onnx_embedder(tmp_path, "auto") is None  # nothing exported there
-    with pytest.raises(ModelLoadError, match="no ONNX query encoder"):
-        onnx_embedder(tmp_path, "onnx")
+    for choice in ("onnx", "int8"):
+        with pytest.raises(ModelLoadError, match="no ONNX query encoder"):
+            onnx_embedder(tmp_path, choice)
+
+
+def test_auto_serves_with_the_export_when_the_int8_copy_is_damaged(
+    exported: Path, tmp_path: Path
+) -> None:
+    for kind in ("fp32", "int8"):
+        copy = encoder_path(tmp_path, kind)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(encoder_path(exported, kind).read_bytes())
+        copy.with_suffix(".json").write_bytes(
+            encoder_path(exported, kind).with_suffix(".json").read_bytes()
+        )
+    damaged = encoder_path(tmp_path, "int8")
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    chosen = onnx_embedder(tmp_path, "auto")
+    assert isinstance(chosen, OnnxEmbedder) and chosen.path == encoder_path(tmp_path)
+    with pytest.raises(ModelLoadError, match="checksum"):
+        onnx_embedder(tmp_path, "int8")
 
 
 def test_cli_answers_with_the_export_and_builds_still_get_token_vectors(
