@@ -9,6 +9,7 @@ DOCS   ?=
 REFRESH_EVERY ?= 24h
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+WORKERS ?= 1
 # Where the CPU-only build of torch comes from (the default index's Linux torch is the multi-GB
 # CUDA build). Used for the torch step only, and only when reachable; `make install TORCH_INDEX=`
 # takes torch from the default index (or your pip configuration) instead.
@@ -39,7 +40,7 @@ install: $(STAMP)
 serve: install
 	$(BIN)/stemcell-qa refresh --data-dir $(DATA) --index $(INDEX) $(foreach d,$(DOCS),--docs $(d)) \
 	  || echo "make serve: no index could be built; the server starts and waits for one (see README)"
-	$(BIN)/stemcell-qa serve --data-dir $(DATA) --index $(INDEX) --host $(HOST) --port $(PORT) --allow-empty \
+	$(BIN)/stemcell-qa serve --data-dir $(DATA) --index $(INDEX) --host $(HOST) --port $(PORT) --workers $(WORKERS) --allow-empty \
 	  $(foreach d,$(DOCS),--docs $(d)) $(if $(DOCS),--watch) --refresh-every $(REFRESH_EVERY)
 
 build: install

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.settings import Settings
+from index.threads import lower_priority
 
 
 class UserError(Exception):
@@ -24,7 +25,16 @@ def _warn(message: str) -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {
         key: value
-        for key in ("data_dir", "index_dir", "sources", "host", "port", "ann", "refresh_every")
+        for key in (
+            "data_dir",
+            "index_dir",
+            "sources",
+            "host",
+            "port",
+            "ann",
+            "refresh_every",
+            "workers",
+        )
         if (value := getattr(args, key, None)) is not None
     }
     return Settings(**overrides)
@@ -39,10 +49,10 @@ def _embedder() -> Any:
 def _query_embedder(settings: Settings) -> Any:
     """What answers questions (serve, ask, eval): the index's ONNX export when there is one
     (index/onnx.py), else the torch model."""
-    from index.onnx import onnx_embedder
+    from index.onnx import query_embedder
 
-    return onnx_embedder(settings.index_dir, settings.query_encoder, settings.threads) or (
-        _embedder()
+    return query_embedder(
+        settings.index_dir, settings.query_encoder, settings.threads, lambda: _embedder()
     )
 
 
@@ -112,9 +122,10 @@ def _documents(args: argparse.Namespace, settings: Settings) -> list[Any]:
 def cmd_build(args: argparse.Namespace) -> int:
     """Build and publish an index version from snapshots and --docs."""
     from index.build import BuildSettings, build
-    from index.onnx import encoder_path, export
+    from index.onnx import KINDS, encoder_path, export
 
     settings = _settings(args)
+    lower_priority(settings.build_nice)
     documents = _documents(args, settings)
     print(f"{len(documents)} documents", file=sys.stderr)
     embedder = _embedder()
@@ -126,10 +137,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         progress=_progress(),
         force=args.force,
     )
-    if not encoder_path(settings.index_dir).exists():
+    if not all(encoder_path(settings.index_dir, kind).exists() for kind in KINDS):
         exported = export(settings.index_dir, embedder)
         if exported:
-            print(f"query encoder exported to ONNX: {exported}", file=sys.stderr)
+            print(f"query encoder exported to ONNX: {exported.parent}", file=sys.stderr)
     if report.published:
         print(
             f"published index version {report.version}: {report.documents} documents, "
@@ -325,7 +336,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from index import store
 
         store.published_name(settings.index_dir)  # no index: one line and exit 2, no traceback
-    run(settings, _query_embedder(settings), plan, args.allow_empty)
+    run(settings, lambda: _query_embedder(settings), plan, args.allow_empty)
     return 0
 
 
@@ -352,7 +363,11 @@ def _corpus_flags(parser: argparse.ArgumentParser, force: bool = True) -> None:
     )
     if force:
         parser.add_argument("--force", action="store_true", help="publish even if unchanged")
-    parser.add_argument("--ann", choices=["flat", "hnsw"], help="dense index: exact or HNSW")
+    parser.add_argument(
+        "--ann",
+        choices=["auto", "flat", "hnsw"],
+        help="dense index: exact, HNSW, or auto (exact below 20,000 chunks; the default)",
+    )
 
 
 def _duration(text: str) -> float | None:
@@ -456,6 +471,12 @@ def parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port, each with its own copy of the index "
+        "(STEMCELL_QA_WORKERS; default 1)",
+    )
     serve.add_argument(
         "--allow-empty",
         action="store_true",

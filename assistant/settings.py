@@ -60,14 +60,31 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16_384, ge=1024)
     fetch_timeout: float = Field(20.0, gt=0)
     fetch_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
-    ann: str = Field("flat", pattern="^(flat|hnsw)$", description="dense index kind")
+    ann: str = Field(
+        "auto",
+        pattern="^(auto|flat|hnsw)$",
+        description="dense index kind (auto: exact below 20,000 chunks, HNSW above)",
+    )
+    # processes answering on the one port (uvicorn's workers); each loads the index and the
+    # query encoder (RSS per process: bench/memory.py), and background rebuilds run once, in
+    # the parent. Two on two cores: bench/concurrency.py measures 1 and 2.
+    workers: int = Field(1, ge=1, le=64, description="server processes sharing the port")
     # one: the other core scores candidates, and encodes stay fast on a shared machine
     # (index/threads.py has the measurement)
     threads: int = Field(1, ge=0, description="model threads when serving; 0 = every core")
-    # ONNX runs the same weights ~2x faster and starts without torch (index/onnx.py);
-    # auto uses it when the index folder holds the export `stemcell-qa build` writes
+    # A build is batch work and a server on the same machine answers people: `build` and
+    # `refresh` lower their CPU priority by this much (nice; 0 = leave it), and so does a
+    # server's background rebuild thread. An idle machine builds as fast either way.
+    build_nice: int = Field(10, ge=0, le=19, description="CPU priority drop for builds (nice)")
+    # merged encode calls that may run at once, each on one thread: under 50 clients asking
+    # questions with many absent words (several texts each), one lane kept one core busy
+    # encoding and left the other part idle (bench/load.py; the closing note has the figures)
+    encode_lanes: int = Field(2, ge=1, le=16, description="query encodes at once when serving")
+    # ONNX runs the same weights ~2x faster and starts without torch, its int8 copy ~3x
+    # faster again (index/onnx.py); auto uses the copy, else the export, when the index
+    # folder holds what `stemcell-qa build` writes
     query_encoder: str = Field(
-        "auto", pattern="^(auto|onnx|torch)$", description="query encoder when serving"
+        "auto", pattern="^(auto|int8|onnx|torch)$", description="query encoder when serving"
     )
     answer_timeout: float = Field(
         10.0, gt=0, description="seconds a request waits for the shared model call (then 503)"

@@ -19,6 +19,7 @@ from corpus.sources import Source
 from index import store
 from index.build import BuildReport, BuildSettings, build
 from index.embed import Embedder
+from index.threads import lower_priority
 
 log = logging.getLogger("stemcell_qa.refresh")
 _WATCH_TICK_MS = 250  # the watcher wakes this often when idle (to tell it is live, to stop)
@@ -40,6 +41,7 @@ class RefreshPlan:
     build: BuildSettings = field(default_factory=BuildSettings)
     # an editor saves in bursts (temp file, rename, metadata): wait for this much quiet
     debounce: float = 0.4
+    nice: int = 0  # CPU priority drop of the rebuild thread (and the threads it starts)
 
 
 def _report_fetch(number: int, total: int, outcome: FetchOutcome) -> None:
@@ -114,6 +116,7 @@ class Refresher:
         return report
 
     def _work(self) -> None:
+        lower_priority(self.plan.nice, thread_only=True)  # requests come first
         if self.plan.watch:  # build after the watcher is live, so no edit falls in between
             self._watching.wait(_WATCH_START)
         self.run_once(fetch=False, why="start")

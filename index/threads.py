@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 
 log = logging.getLogger("stemcell_qa.threads")
 
@@ -56,3 +57,19 @@ def apply_in_thread(chosen: dict[str, int]) -> None:
     torch = sys.modules.get("torch")
     if torch is not None and chosen["torch"]:
         torch.set_num_threads(chosen["torch"])
+
+
+def lower_priority(steps: int, thread_only: bool = False) -> None:
+    """Lower the CPU priority of this process (or, on Linux, of the calling thread and the
+    threads it starts later) by `steps` nice levels, so a build yields the cores to a server
+    answering beside it; a no-op for 0 or where the system refuses."""
+    if steps <= 0:
+        return
+    try:
+        if thread_only:
+            target = threading.get_native_id()  # Linux: a thread's own priority
+            os.setpriority(os.PRIO_PROCESS, target, os.getpriority(os.PRIO_PROCESS, target) + steps)
+        else:
+            os.nice(steps)
+    except (AttributeError, OSError) as exc:
+        log.info("build priority unchanged (%s)", exc)

@@ -48,6 +48,9 @@ def missing_for_ci() -> list[str]:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Under CI, stop before collecting anything when the suite could not run in full (pytest
     prints a usage error as the one line `ERROR: ...` and exits with code 4)."""
+    # builds run in-process here would lower the test run's own priority for good (nice);
+    # tests/assistant/test_cli.py checks that `build` asks for it
+    os.environ["STEMCELL_QA_BUILD_NICE"] = "0"
     if in_ci() and (missing := missing_for_ci()):
         raise pytest.UsageError("CI cannot run every test: " + "; ".join(missing))
 

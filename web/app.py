@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,7 +73,11 @@ def create_app(
         undo_logging = _private_logging(settings.log_questions)
         threads = configure_serving(settings.threads)
         batching = BatchSettings(timeout_s=settings.answer_timeout)
-        shared = BatchingEmbedder(model, batching, init=lambda: apply_in_thread(threads))
+        shared = BatchingEmbedder(
+            model,
+            replace(batching, lanes=settings.encode_lanes),
+            init=lambda: apply_in_thread(threads),
+        )
         search = BatchingSearch(batching, init=lambda: apply_in_thread(threads))
         app.state.live = live
         app.state.answerer = Answerer(

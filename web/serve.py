@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import multiprocessing
+import multiprocessing.process
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
 
 from assistant.settings import Settings
 from index.embed import Embedder
@@ -12,6 +23,12 @@ from web.app import create_app
 
 if TYPE_CHECKING:  # a server that only serves never loads the fetch and build machinery
     from index.refresh import RefreshPlan
+
+# How `serve --workers N` hands its settings to the worker processes uvicorn starts (they
+# import this module afresh and call `worker_app`): internal, not a setting.
+WORKER_ENV = "STEMCELL_QA_SERVE_WORKER"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+log = logging.getLogger("stemcell_qa.serve")
 
 
 def refresh_plan(
@@ -35,27 +52,160 @@ def refresh_plan(
         watch=watch,
         fetch=settings.fetch_settings(),
         build=BuildSettings(ann=settings.ann),
+        nice=settings.build_nice,
     )
+
+
+def _torch_model() -> Embedder:
+    from index.embed import MiniLMEmbedder
+
+    return MiniLMEmbedder()
 
 
 def run(
-    settings: Settings, embedder: Embedder, plan: RefreshPlan | None, allow_empty: bool
+    settings: Settings,
+    embedder: Callable[[], Embedder],
+    plan: RefreshPlan | None,
+    allow_empty: bool,
 ) -> None:
-    """Serve until interrupted; background rebuilds share the loaded `embedder`."""
+    """Serve until interrupted. One process (`settings.workers` 1): the app and any
+    background rebuilds share one loaded model. Several: see `serve_workers`."""
     import uvicorn
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    if settings.workers > 1:
+        serve_workers(settings, embedder, plan, allow_empty)
+        return
+    model = embedder()
+    app = create_app(settings, embedder=model, allow_empty=allow_empty, refresh=plan)
+    uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN)
+
+
+# uvicorn's access log would print query strings (GET /ask?q=...): our middleware logs
+# method, path, status and time instead, and question text only when opted in.
+UVICORN: dict[str, Any] = {
+    "log_level": "info",
+    "access_log": False,
+    "proxy_headers": False,
+    "server_header": False,
+}
+# A worker that dies this soon after it started failed to start (a broken index, a port
+# taken): restarting it would only fail again, so the whole server stops instead.
+START_GRACE_S = 15.0
+
+
+def serve_workers(
+    settings: Settings,
+    embedder: Callable[[], Embedder],
+    plan: RefreshPlan | None,
+    allow_empty: bool,
+) -> None:
+    """`settings.workers` processes, each with its own socket on the port (SO_REUSEPORT, so
+    the kernel spreads connections over them: on one shared socket, one process accepted all
+    16 connections of bench/concurrency.py while the other idled), its own index copy and
+    query encoder. Rebuilds run here, in this parent, and publish versions that the workers
+    pick up like any other. A worker that dies is replaced; one that fails at start stops
+    the server (exit 1). SIGINT/SIGTERM stop the workers, then the parent."""
+    _check_port_free(settings.host, settings.port)
+    background = None
+    if plan is not None:
+        from index.refresh import Refresher
+
+        background = Refresher(plan, embedder())
+        background.start()
+    handed = json.dumps(
+        {
+            "settings": settings.model_dump(mode="json"),
+            "allow_empty": allow_empty or plan is not None,  # the rebuild here publishes one
+        }
     )
-    app = create_app(settings, embedder=embedder, allow_empty=allow_empty, refresh=plan)
-    # uvicorn's access log would print query strings (GET /ask?q=...): our middleware logs
-    # method, path, status and time instead, and question text only when opted in.
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+
+    def start(number: int) -> tuple[multiprocessing.process.BaseProcess, float]:
+        process = context.Process(
+            target=_worker_main, args=(handed,), name=f"stemcell-qa-worker-{number}"
+        )
+        process.start()
+        return process, time.monotonic()
+
+    workers = [start(n) for n in range(settings.workers)]
+    log.info("serving on http://%s:%d with %d workers", settings.host, settings.port, len(workers))
+    failed = None
+    try:
+        while not stop.wait(0.5):
+            for number, (process, began) in enumerate(workers):
+                if process.is_alive():
+                    continue
+                if time.monotonic() - began < START_GRACE_S:
+                    failed = f"worker {number} exited at start (code {process.exitcode})"
+                    stop.set()
+                    break
+                log.warning(
+                    "worker %d exited (code %s); starting another", number, process.exitcode
+                )
+                workers[number] = start(number)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for process, _ in workers:
+            if process.is_alive():
+                process.terminate()  # uvicorn finishes requests in flight, then exits
+        for process, _ in workers:
+            process.join(20)
+            if process.is_alive():
+                process.kill()
+        if background is not None:
+            background.stop()
+    if failed:
+        raise SystemExit(f"error: {failed}; see its log lines above")
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one line when something already listens there: SO_REUSEPORT would let the
+    workers quietly share the port with another server started the same way."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(f"error: cannot listen on {host}:{port} ({exc.strerror})") from None
+
+
+def _worker_main(handed: str) -> None:
+    """One worker process: its own SO_REUSEPORT socket, the app, uvicorn."""
+    import uvicorn
+
+    os.environ[WORKER_ENV] = handed
+    settings = Settings(**json.loads(handed)["settings"])
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.host, settings.port))
+    config = uvicorn.Config(worker_app(), **UVICORN)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process of `serve --workers N`."""
+    try:
+        handed = json.loads(os.environ[WORKER_ENV])
+    except (KeyError, ValueError):
+        raise RuntimeError(
+            f"web.serve:worker_app runs under `stemcell-qa serve --workers N` ({WORKER_ENV} "
+            "is missing or damaged)"
+        ) from None
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    settings = Settings(**handed["settings"])
+    from index.onnx import query_embedder
+
+    model = query_embedder(
+        settings.index_dir, settings.query_encoder, settings.threads, _torch_model
     )
+    return create_app(settings, embedder=model, allow_empty=bool(handed["allow_empty"]))

@@ -54,6 +54,19 @@ def test_build_ask_and_eval_round_trip(tmp_path: Path, capsys, shared: Path) -> 
     assert fused["hit@3"] >= 0.9 and fused["abstain_rate"] == 1.0
 
 
+def test_build_lowers_its_cpu_priority_unless_told_not_to(
+    tmp_path: Path, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int] = []
+    monkeypatch.setattr(cli, "lower_priority", lambda steps, thread_only=False: asked.append(steps))
+    monkeypatch.delenv("STEMCELL_QA_BUILD_NICE")
+    seed, index = shared.joinpath(*SEED_PARTS), str(tmp_path / "index")
+    assert cli.main(["build", "--no-sources", "--docs", str(seed), "--index", index]) == 0
+    monkeypatch.setenv("STEMCELL_QA_BUILD_NICE", "0")
+    assert cli.main(["build", "--no-sources", "--docs", str(seed), "--index", index]) == 0
+    assert asked == [10, 0]
+
+
 def _no_model() -> None:
     raise AssertionError("the model was loaded")
 

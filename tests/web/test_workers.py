@@ -1,0 +1,85 @@
+"""`stemcell-qa serve --workers N`: N processes answer on one port, the kernel spreads new
+connections over them, and stopping the parent stops them all (real processes, real model)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.load import serve
+from tests.conftest import wait_for
+
+CLI = str(Path(sys.executable).parent / "stemcell-qa")
+
+
+def _workers(parent: int) -> list[int]:
+    """The worker processes of `parent` (multiprocessing's spawned children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and "spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def test_two_workers_share_the_port_and_stop_with_the_parent(
+    seed_index: Path, tmp_path: Path
+) -> None:
+    env = {"STEMCELL_QA_WORKERS": "2"}
+    with serve(seed_index, tmp_path / "workers.log", env) as server:
+        workers = _workers(server.process.pid)
+        assert len(workers) == 2
+        wait_for(lambda: all(_ready(server.url) for _ in range(10)), timeout=60)
+        before = {pid: _cpu_ticks(pid) for pid in workers}
+        statuses = []
+        for number in range(40):  # a fresh connection each: the kernel picks the worker
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                statuses.append(client.get("/ask", params={"q": f"stem cell tumors {number}"}))
+        assert [r.status_code for r in statuses] == [200] * 40
+        assert all(_cpu_ticks(pid) > before[pid] for pid in workers)  # both answered
+        parent = server.process
+    assert parent.returncode is not None
+    assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers)) < 15
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url + "/readyz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_a_taken_port_is_one_line_not_a_silent_share(seed_index: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        began = time.monotonic()
+        done = subprocess.run(
+            [CLI, "serve", "--index", str(seed_index), "--workers", "2", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "STEMCELL_QA_RATE_LIMIT": "0"},
+        )
+    assert done.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert time.monotonic() - began < 60
