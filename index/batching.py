@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -49,6 +49,9 @@ class BatchSettings:
     timeout_s: float = 10.0  # a request gives up (HTTP 503) after this
     # calls that may run at once, each in its own thread on one core (web/app.py chooses)
     lanes: int = 1
+    # False: a worker still takes every waiting job, but calls once per job, for a `call`
+    # whose result for an item depends on the other items of the call (int8 encoders)
+    merge: bool = True
 
 
 @dataclass
@@ -148,6 +151,9 @@ class Batcher(Generic[In, Out]):
             self._waiting -= len(jobs)
 
     def _serve_locked(self, jobs: list[_Job[In, Out]]) -> None:
+        if not self.settings.merge:
+            self._alone(jobs)
+            return
         try:
             results = self._call([item for job in jobs for item in job.items])
             at = 0
@@ -157,12 +163,16 @@ class Batcher(Generic[In, Out]):
                 job.done.set()
         except Exception:
             log.warning("a merged call of %d jobs failed; retrying them one by one", len(jobs))
-            for job in jobs:
-                try:
-                    job.result = self._call(job.items)
-                except Exception as exc:
-                    job.error = exc
-                job.done.set()
+            self._alone(jobs)
+
+    def _alone(self, jobs: list[_Job[In, Out]]) -> None:
+        """One call per job: a failure is that job's alone."""
+        for job in jobs:
+            try:
+                job.result = self._call(job.items)
+            except Exception as exc:
+                job.error = exc
+            job.done.set()
 
 
 class BatchingEmbedder:
@@ -177,11 +187,11 @@ class BatchingEmbedder:
         self.inner = inner
         self.model_id = inner.model_id
         self.dim = inner.dim
+        settings = settings or BatchSettings()
+        if getattr(inner, "quantized", False):  # its vectors depend on their batch: no merging
+            settings = replace(settings, merge=False)
         self._batcher: Batcher[str, np.ndarray] = Batcher(
-            lambda texts: list(inner.encode(texts)),
-            settings or BatchSettings(),
-            "embed-batch",
-            init,
+            lambda texts: list(inner.encode(texts)), settings, "embed-batch", init
         )
 
     def encode(

