@@ -187,30 +187,45 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 180.0)
 
 @contextmanager
 def serving(index_dir: Path, workers: int = 1) -> Iterator[list[dict[str, Any]]]:
-    """Start `workers` independent `stemcell-qa serve` processes; yield their port/pid/ready_s."""
+    """Start `stemcell-qa serve --workers N` on one port; yield each worker process's
+    port/pid/ready_s (with one worker, the server process itself)."""
     env = dict(os.environ, STEMCELL_QA_RATE_LIMIT="0")
-    servers: list[tuple[subprocess.Popen[bytes], int]] = []
     log = (scratch() / "serve.log").open("ab")
+    port = free_port()
+    cmd = [CLI, "serve", "--index", str(index_dir), "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen([*cmd, "--workers", str(workers)], env=env, stdout=log, stderr=log)
     try:
-        for _ in range(workers):
-            port = free_port()
-            cmd = [CLI, "serve", "--index", str(index_dir), "--host", "127.0.0.1"]
-            proc = subprocess.Popen([*cmd, "--port", str(port)], env=env, stdout=log, stderr=log)
-            servers.append((proc, port))
-        info = [
-            {"port": port, "pid": proc.pid, "ready_s": round(wait_ready(port, proc), 2)}
-            for proc, port in servers
-        ]
-        yield info
+        ready = round(wait_ready(port, proc), 2)
+        pids = [proc.pid] if workers == 1 else _children(proc.pid, workers)
+        yield [{"port": port, "pid": pid, "ready_s": ready} for pid in pids]
     finally:
-        for proc, _ in servers:
-            proc.terminate()
-        for proc, _ in servers:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        proc.terminate()  # with workers, the parent stops them first
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
         log.close()
+
+
+def _children(parent: int, count: int, timeout: float = 60.0) -> list[int]:
+    """The `count` worker processes `serve --workers` started (multiprocessing spawns)."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in command:
+                found.append(int(entry.name))
+        if len(found) == count:
+            return sorted(found)
+        time.sleep(0.1)
+    raise RuntimeError(f"serve --workers {count}: its workers did not all start")
 
 
 def serving_threads() -> int:

@@ -1,9 +1,8 @@
 """Benchmark: throughput of `stemcell-qa serve` under N concurrent HTTP clients (topical).
 
-Starts `--workers` server processes in turn on loopback (with 2: two independent
-`stemcell-qa serve` processes on two ports over the same index, clients alternating between
-them; the server is stateless), with STEMCELL_QA_RATE_LIMIT=0, over the topical index (11,625
-chunks). For each client count (`--clients`) sends `--requests` POST /ask requests (distinct
+Starts `stemcell-qa serve --workers N` for each `--workers` count in turn on loopback (with
+2: two processes on the one port, the kernel spreading connections over them), with
+STEMCELL_QA_RATE_LIMIT=0, over the topical index (11,625 chunks). For each client count (`--clients`) sends `--requests` POST /ask requests (distinct
 dev questions, a fresh set per level) from asyncio clients and reports requests/s, p50/p95
 latency and errors (must be 0).
 """
