@@ -2,9 +2,9 @@
 
 Starts `stemcell-qa serve --workers N` for each `--workers` count in turn on loopback (with
 2: two processes on the one port, the kernel spreading connections over them), with
-STEMCELL_QA_RATE_LIMIT=0, over the topical index (11,625 chunks). For each client count (`--clients`) sends `--requests` POST /ask requests (distinct
-dev questions, a fresh set per level) from asyncio clients and reports requests/s, p50/p95
-latency and errors (must be 0).
+STEMCELL_QA_RATE_LIMIT=0, over the topical index (11,625 chunks). For each client count
+(`--clients`) sends `--requests` POST /ask requests (distinct dev questions, a fresh set per
+level) from asyncio clients and reports requests/s, p50/p95 latency and errors (must be 0).
 """
 
 from __future__ import annotations
