@@ -183,13 +183,22 @@ def _worker_main(handed: str) -> None:
 
     os.environ[WORKER_ENV] = handed
     settings = Settings(**json.loads(handed)["settings"])
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = worker_socket(settings.host, settings.port)
+    config = uvicorn.Config(worker_app(), **UVICORN)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def worker_socket(host: str, port: int) -> socket.socket:
+    """A worker's own socket on the shared port. TCP_NODELAY is set here because connections
+    accepted on a socket handed to uvicorn keep the listener's options: without it, a lone
+    client waited ~44 ms a request (Nagle's algorithm meeting delayed ACKs)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((settings.host, settings.port))
-    config = uvicorn.Config(worker_app(), **UVICORN)
-    uvicorn.Server(config).run(sockets=[sock])
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    return sock
 
 
 def worker_app() -> FastAPI:

@@ -14,6 +14,7 @@ import httpx
 
 from bench.load import serve
 from tests.conftest import wait_for
+from web.serve import worker_socket
 
 CLI = str(Path(sys.executable).parent / "stemcell-qa")
 
@@ -83,3 +84,21 @@ def test_a_taken_port_is_one_line_not_a_silent_share(seed_index: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
     assert time.monotonic() - began < 60
+
+
+def test_worker_sockets_share_the_port_and_send_small_replies_at_once() -> None:
+    first = worker_socket("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    second = worker_socket("127.0.0.1", port)  # a second worker on the same port
+    try:
+        for sock in (first, second):
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        first.listen()
+        with socket.create_connection(("127.0.0.1", port)):
+            accepted, _ = first.accept()  # what uvicorn gets: the listener's options
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        first.close()
+        second.close()
