@@ -6,7 +6,6 @@ import json
 import logging
 import multiprocessing
 import multiprocessing.process
-import os
 import signal
 import socket
 import threading
@@ -24,9 +23,6 @@ from web.app import create_app
 if TYPE_CHECKING:  # a server that only serves never loads the fetch and build machinery
     from index.refresh import RefreshPlan
 
-# How `serve --workers N` hands its settings to the worker processes uvicorn starts (they
-# import this module afresh and call `worker_app`): internal, not a setting.
-WORKER_ENV = "STEMCELL_QA_SERVE_WORKER"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 log = logging.getLogger("stemcell_qa.serve")
 
@@ -178,13 +174,15 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def _worker_main(handed: str) -> None:
-    """One worker process: its own SO_REUSEPORT socket, the app, uvicorn."""
+    """One worker process (started afresh by multiprocessing, `handed` the parent's settings
+    as JSON): its own SO_REUSEPORT socket, the app, uvicorn."""
     import uvicorn
 
-    os.environ[WORKER_ENV] = handed
-    settings = Settings(**json.loads(handed)["settings"])
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    given = json.loads(handed)
+    settings = Settings(**given["settings"])
     sock = worker_socket(settings.host, settings.port)
-    config = uvicorn.Config(worker_app(), **UVICORN)
+    config = uvicorn.Config(worker_app(settings, bool(given["allow_empty"])), **UVICORN)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -201,20 +199,11 @@ def worker_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def worker_app() -> FastAPI:
-    """The app of one worker process of `serve --workers N`."""
-    try:
-        handed = json.loads(os.environ[WORKER_ENV])
-    except (KeyError, ValueError):
-        raise RuntimeError(
-            f"web.serve:worker_app runs under `stemcell-qa serve --workers N` ({WORKER_ENV} "
-            "is missing or damaged)"
-        ) from None
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    settings = Settings(**handed["settings"])
+def worker_app(settings: Settings, allow_empty: bool) -> FastAPI:
+    """The app of one worker process of `serve --workers N`: its own query encoder."""
     from index.onnx import query_embedder
 
     model = query_embedder(
         settings.index_dir, settings.query_encoder, settings.threads, _torch_model
     )
-    return create_app(settings, embedder=model, allow_empty=bool(handed["allow_empty"]))
+    return create_app(settings, embedder=model, allow_empty=allow_empty)

@@ -4,6 +4,7 @@ connections over them, and stopping the parent stops them all (real processes, r
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,3 +103,36 @@ def test_worker_sockets_share_the_port_and_send_small_replies_at_once() -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_a_worker_that_cannot_start_stops_the_server_with_one_line(
+    seed_index: Path, tmp_path: Path
+) -> None:
+    damaged = tmp_path / "index"
+    shutil.copytree(seed_index, damaged)
+    version = damaged / "versions" / (damaged / "CURRENT").read_text().strip()
+    (version / "chunks.jsonl").write_text("damaged\n")  # its checksum no longer matches
+    port = _free_port()
+    done = subprocess.run(
+        [CLI, "serve", "--index", str(damaged), "--workers", "2", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "STEMCELL_QA_RATE_LIMIT": "0"},
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: worker") and "exited at start" in last
+    assert not _workers_left(port)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _workers_left(port: int) -> bool:
+    """Whether anything still listens on the port."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
