@@ -208,24 +208,31 @@ def serving(index_dir: Path, workers: int = 1) -> Iterator[list[dict[str, Any]]]
 
 
 def _children(parent: int, count: int, timeout: float = 60.0) -> list[int]:
-    """The `count` worker processes `serve --workers` started (multiprocessing spawns)."""
+    """The `count` worker processes `serve --workers` started, once they all have."""
     began = time.perf_counter()
     while time.perf_counter() - began < timeout:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in command:
-                found.append(int(entry.name))
+        found = worker_pids(parent)
         if len(found) == count:
-            return sorted(found)
+            return found
         time.sleep(0.1)
     raise RuntimeError(f"serve --workers {count}: its workers did not all start")
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The worker processes of a `serve --workers` process (multiprocessing's spawned
+    children of `parent`), by pid."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return sorted(found)
 
 
 def serving_threads() -> int:

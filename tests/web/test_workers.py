@@ -13,27 +13,12 @@ from pathlib import Path
 
 import httpx
 
+from bench.common import worker_pids
 from bench.load import serve
 from tests.conftest import wait_for
 from web.serve import worker_socket
 
 CLI = str(Path(sys.executable).parent / "stemcell-qa")
-
-
-def _workers(parent: int) -> list[int]:
-    """The worker processes of `parent` (multiprocessing's spawned children)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and "spawn_main" in command:
-            found.append(int(entry.name))
-    return found
 
 
 def _cpu_ticks(pid: int) -> int:
@@ -46,7 +31,7 @@ def test_two_workers_share_the_port_and_stop_with_the_parent(
 ) -> None:
     env = {"STEMCELL_QA_WORKERS": "2"}
     with serve(seed_index, tmp_path / "workers.log", env) as server:
-        workers = _workers(server.process.pid)
+        workers = worker_pids(server.process.pid)
         assert len(workers) == 2
         wait_for(lambda: all(_ready(server.url) for _ in range(10)), timeout=60)
         before = {pid: _cpu_ticks(pid) for pid in workers}
