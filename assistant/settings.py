@@ -65,9 +65,9 @@ class Settings(BaseSettings):
         pattern="^(auto|flat|hnsw)$",
         description="dense index kind (auto: exact below 20,000 chunks, HNSW above)",
     )
-    # processes answering on the one port (uvicorn's workers); each loads the index and the
-    # query encoder (RSS per process: bench/memory.py), and background rebuilds run once, in
-    # the parent. Two on two cores: bench/concurrency.py measures 1 and 2.
+    # processes answering on the one port, each with its own socket (web/serve.py); each
+    # loads the index and the query encoder (RSS per process: bench/concurrency.py), and
+    # background rebuilds run once, in the parent. bench/concurrency.py measures 1 and 2.
     workers: int = Field(1, ge=1, le=64, description="server processes sharing the port")
     # one: the other core scores candidates, and encodes stay fast on a shared machine
     # (index/threads.py has the measurement)
@@ -76,9 +76,10 @@ class Settings(BaseSettings):
     # `refresh` lower their CPU priority by this much (nice; 0 = leave it), and so does a
     # server's background rebuild thread. An idle machine builds as fast either way.
     build_nice: int = Field(10, ge=0, le=19, description="CPU priority drop for builds (nice)")
-    # merged encode calls that may run at once, each on one thread: under 50 clients asking
+    # encode calls that may run at once, each on one thread: under 50 clients asking
     # questions with many absent words (several texts each), one lane kept one core busy
-    # encoding and left the other part idle (bench/load.py; the closing note has the figures)
+    # encoding and left the other part idle (bench/load.py with a rebuild, int8 encoder,
+    # same run: 1 lane 103 req/s, p95 627 ms; 2 lanes 111 req/s, p95 588 ms)
     encode_lanes: int = Field(2, ge=1, le=16, description="query encodes at once when serving")
     # ONNX runs the same weights ~2x faster and starts without torch, its int8 copy ~3x
     # faster again (index/onnx.py); auto uses the copy, else the export, when the index
