@@ -241,9 +241,7 @@ class OnnxEmbedder:
             checker.join()
             if checked[0] is not None:
                 raise checked[0]
-        self._torch_model = torch_model
-        self._torch: Embedder | None = None
-        self._lock = threading.Lock()
+        self._torch = TorchOnDemand(torch_model)
 
     def encode(
         self,
@@ -276,11 +274,53 @@ class OnnxEmbedder:
         self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """Late chunking needs the token vectors: done by the torch model, loaded once."""
-        with self._lock:
-            if self._torch is None:
-                log.info("loading the torch model for a build")
-                self._torch = self._torch_model()
         return self._torch.encode_spans(texts, spans, batch_size)
+
+    def for_builds(self) -> Embedder:
+        """What a build may embed with: this encoder when its vectors are the model's own
+        (the export), the torch model otherwise (the int8 copy's approximate vectors would
+        enter the index and the shared embedding cache)."""
+        return self._torch if self.quantized else self
+
+
+class TorchOnDemand:
+    """The torch model behind `Embedder`, loaded on first use (a server that builds in the
+    background needs it only when a rebuild runs)."""
+
+    model_id = MODEL_ID
+    dim = 384
+
+    def __init__(self, load: Callable[[], Embedder]) -> None:
+        self._load = load
+        self._model: Embedder | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> Embedder:
+        with self._lock:
+            if self._model is None:
+                log.info("loading the torch model for a build")
+                self._model = self._load()
+            return self._model
+
+    def encode(
+        self,
+        texts: list[str],
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """The torch model's vectors."""
+        return self._get().encode(texts, batch_size, progress)
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """The torch model's text and span vectors."""
+        return self._get().encode_spans(texts, spans, batch_size)
+
+
+def for_builds(embedder: Embedder) -> Embedder:
+    """`embedder`, or what a build should use instead when it is the int8 query encoder."""
+    return embedder.for_builds() if isinstance(embedder, OnnxEmbedder) else embedder
 
 
 def _check_into(path: Path, result: list[BaseException | None]) -> None:

@@ -65,9 +65,10 @@ def create_app(
         live.start(settings.reload_interval)
         background = None
         if refresh is not None:
+            from index.onnx import for_builds
             from index.refresh import Refresher
 
-            background = Refresher(refresh, model)
+            background = Refresher(refresh, for_builds(model))
             background.start()
         app.state.refresher = background
         undo_logging = _private_logging(settings.log_questions)

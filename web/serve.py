@@ -105,9 +105,10 @@ def serve_workers(
     _check_port_free(settings.host, settings.port)
     background = None
     if plan is not None:
+        from index.onnx import for_builds
         from index.refresh import Refresher
 
-        background = Refresher(plan, embedder())
+        background = Refresher(plan, for_builds(embedder()))
         background.start()
     handed = json.dumps(
         {

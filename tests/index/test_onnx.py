@@ -14,7 +14,14 @@ from assistant import cli
 from assistant.settings import Settings
 from index.batching import BatchingEmbedder, BatchSettings
 from index.embed import ModelLoadError
-from index.onnx import MIN_COSINE, OnnxEmbedder, encoder_path, export, onnx_embedder
+from index.onnx import (
+    MIN_COSINE,
+    OnnxEmbedder,
+    encoder_path,
+    export,
+    for_builds,
+    onnx_embedder,
+)
 from tests.conftest import seed_documents
 
 
@@ -77,6 +84,27 @@ def test_under_load_a_question_gets_the_int8_vectors_it_gets_alone(exported: Pat
     served.close()
     for i, batch in enumerate(texts):
         assert np.array_equal(results[i], int8.encode(batch))  # as if it were the only one
+
+
+def test_builds_never_embed_with_the_int8_copy(
+    exported: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    loads: list[int] = []
+
+    def torch_model():  # type: ignore[no-untyped-def]
+        loads.append(1)
+        return embedder
+
+    int8 = OnnxEmbedder(encoder_path(exported, "int8"), torch_model=torch_model, quantized=True)
+    exact = OnnxEmbedder(encoder_path(exported), torch_model=torch_model)
+    assert for_builds(exact) is exact  # the export's vectors are the model's own
+    builder = for_builds(int8)
+    assert loads == []  # the torch model loads when a rebuild first needs it
+    words = ["tumours", "autism", "mesenchymal"]
+    assert np.array_equal(builder.encode(words), embedder.encode(words))
+    assert loads == [1]
+    assert for_builds(embedder) is embedder
 
 
 def test_export_is_written_once_and_readable_by_others(exported: Path, embedder) -> None:  # type: ignore[no-untyped-def]
