@@ -122,3 +122,44 @@ def _workers_left(port: int) -> bool:
     """Whether anything still listens on the port."""
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_with_workers_the_parent_rebuilds_and_every_worker_serves_the_change(
+    tmp_path: Path,
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    note = docs / "clinic.md"
+    note.write_text("# Clinic note\nThe clinic offers knee injections for pain.\n")
+    index, port = tmp_path / "index", _free_port()
+    command = [CLI, "serve", "--index", str(index), "--workers", "2", "--port", str(port)]
+    command += ["--no-sources", "--docs", str(docs), "--watch"]
+    env = {**os.environ, "STEMCELL_QA_RATE_LIMIT": "0", "STEMCELL_QA_RELOAD_INTERVAL": "0.2"}
+    url = f"http://127.0.0.1:{port}"
+    changed = "A patient developed a spinal tumour after the injections."
+    with (tmp_path / "serve.log").open("wb") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: _all_workers_show(url, "knee injections"), timeout=120)
+        note.write_text(f"# Clinic note\nThe clinic offers knee injections for pain.\n{changed}\n")
+        wait_for(lambda: _all_workers_show(url, changed), timeout=120)
+        assert len(worker_pids(server.pid)) == 2
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert server.returncode == 0, (tmp_path / "serve.log").read_text()[-2000:]
+
+
+def _all_workers_show(url: str, text: str) -> bool:
+    """Whether 12 fresh connections (spread over the workers) all get passages holding text."""
+    for _ in range(12):
+        try:
+            with httpx.Client(base_url=url, timeout=30) as client:
+                response = client.get("/ask", params={"q": "spinal tumour knee injections"})
+        except httpx.HTTPError:
+            return False
+        if response.status_code != 200:
+            return False
+        if not any(text in p["text"] for p in response.json()["passages"]):
+            return False
+    return True
