@@ -47,11 +47,10 @@ def create_app(
         model = embedder
         if model is None:
             from index.embed import MiniLMEmbedder
-            from index.onnx import onnx_embedder
+            from index.onnx import query_embedder
 
-            model = (
-                onnx_embedder(settings.index_dir, settings.query_encoder, settings.threads)
-                or MiniLMEmbedder()
+            model = query_embedder(
+                settings.index_dir, settings.query_encoder, settings.threads, MiniLMEmbedder
             )
         log.info("query encoder: %s", type(model).__name__)
         live = LiveIndex(settings.index_dir, model.model_id, model.dim)

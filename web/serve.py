@@ -52,12 +52,6 @@ def refresh_plan(
     )
 
 
-def _torch_model() -> Embedder:
-    from index.embed import MiniLMEmbedder
-
-    return MiniLMEmbedder()
-
-
 def run(
     settings: Settings,
     embedder: Callable[[], Embedder],
@@ -201,10 +195,6 @@ def worker_socket(host: str, port: int) -> socket.socket:
 
 
 def worker_app(settings: Settings, allow_empty: bool) -> FastAPI:
-    """The app of one worker process of `serve --workers N`: its own query encoder."""
-    from index.onnx import query_embedder
-
-    model = query_embedder(
-        settings.index_dir, settings.query_encoder, settings.threads, _torch_model
-    )
-    return create_app(settings, embedder=model, allow_empty=allow_empty)
+    """The app of one worker process of `serve --workers N`: it loads its own query encoder
+    (as `create_app` does when given none)."""
+    return create_app(settings, allow_empty=allow_empty)
