@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import worker_pids
-from bench.load import serve
+from bench.load import free_port, serve
 from tests.conftest import wait_for
 from web.serve import worker_socket
 
@@ -35,10 +35,8 @@ def test_two_workers_share_the_port_and_stop_with_the_parent(
         assert len(workers) == 2
         wait_for(lambda: all(_ready(server.url) for _ in range(10)), timeout=60)
         before = {pid: _cpu_ticks(pid) for pid in workers}
-        statuses = []
-        for number in range(40):  # a fresh connection each: the kernel picks the worker
-            with httpx.Client(base_url=server.url, timeout=60) as client:
-                statuses.append(client.get("/ask", params={"q": f"stem cell tumors {number}"}))
+        # a fresh connection each: the kernel picks the worker
+        statuses = [_ask_fresh(server.url, f"stem cell tumors {n}", 60) for n in range(40)]
         assert [r.status_code for r in statuses] == [200] * 40
         # both answered: each spent well over 50 ms of CPU (an idle worker spends ~none)
         assert all(_cpu_ticks(pid) > before[pid] + 5 for pid in workers)
@@ -60,13 +58,7 @@ def test_a_taken_port_is_one_line_not_a_silent_share(seed_index: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         began = time.monotonic()
-        done = subprocess.run(
-            [CLI, "serve", "--index", str(seed_index), "--workers", "2", "--port", str(port)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "STEMCELL_QA_RATE_LIMIT": "0"},
-        )
+        done = _serve_until_it_exits(seed_index, port, timeout=120)
     assert done.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
@@ -98,24 +90,31 @@ def test_a_worker_that_cannot_start_stops_the_server_with_one_line(
     shutil.copytree(seed_index, damaged)
     version = damaged / "versions" / (damaged / "CURRENT").read_text().strip()
     (version / "chunks.jsonl").write_text("damaged\n")  # its checksum no longer matches
-    port = _free_port()
-    done = subprocess.run(
-        [CLI, "serve", "--index", str(damaged), "--workers", "2", "--port", str(port)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "STEMCELL_QA_RATE_LIMIT": "0"},
-    )
+    port = free_port()
+    done = _serve_until_it_exits(damaged, port, timeout=180)
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: worker") and "exited at start" in last
     assert not _workers_left(port)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _serve_command(index: Path, port: int) -> list[str]:
+    return [CLI, "serve", "--index", str(index), "--workers", "2", "--port", str(port)]
+
+
+def _serve_until_it_exits(
+    index: Path, port: int, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """`serve --workers 2` run to its end (these tests expect it to stop by itself)."""
+    env = {**os.environ, "STEMCELL_QA_RATE_LIMIT": "0"}
+    command = _serve_command(index, port)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _ask_fresh(url: str, question: str, timeout: float) -> httpx.Response:
+    """GET /ask on a connection of its own (so the kernel picks a worker for it)."""
+    with httpx.Client(base_url=url, timeout=timeout) as client:
+        return client.get("/ask", params={"q": question})
 
 
 def _workers_left(port: int) -> bool:
@@ -131,9 +130,8 @@ def test_with_workers_the_parent_rebuilds_and_every_worker_serves_the_change(
     docs.mkdir()
     note = docs / "clinic.md"
     note.write_text("# Clinic note\nThe clinic offers knee injections for pain.\n")
-    index, port = tmp_path / "index", _free_port()
-    command = [CLI, "serve", "--index", str(index), "--workers", "2", "--port", str(port)]
-    command += ["--no-sources", "--docs", str(docs), "--watch"]
+    index, port = tmp_path / "index", free_port()
+    command = [*_serve_command(index, port), "--no-sources", "--docs", str(docs), "--watch"]
     env = {**os.environ, "STEMCELL_QA_RATE_LIMIT": "0", "STEMCELL_QA_RELOAD_INTERVAL": "0.2"}
     url = f"http://127.0.0.1:{port}"
     changed = "A patient developed a spinal tumour after the injections."
@@ -154,8 +152,7 @@ def _all_workers_show(url: str, text: str) -> bool:
     """Whether 12 fresh connections (spread over the workers) all get passages holding text."""
     for _ in range(12):
         try:
-            with httpx.Client(base_url=url, timeout=30) as client:
-                response = client.get("/ask", params={"q": "spinal tumour knee injections"})
+            response = _ask_fresh(url, "spinal tumour knee injections", 30)
         except httpx.HTTPError:
             return False
         if response.status_code != 200:
