@@ -4,8 +4,9 @@ For each index (`--sizes`: seed, topical, all, from bench/cache/; see bench/inde
 seeded sample of its dev questions (questions whose gold documents are not indexed are
 skipped), in this order and in one process with the server's thread settings:
 - the floor: the served encoder's own `encode([question])` of each question (one model
-  call, nothing else), which /ask cannot beat: the ONNX export when the index has one (as
-  `serve` uses it, index/onnx.py), else torch; torch's own time is measured beside it;
+  call, nothing else), which /ask cannot beat: the index's int8 ONNX copy, else its ONNX
+  export, else torch (as `serve` chooses, index/onnx.py); the export's and torch's own
+  times are measured beside it;
 - `Answerer.ask` in-process, with its stage timings (embed, search, score, compose);
 - dense search and BM25 alone on the same queries;
 - the same questions one at a time to a fresh `stemcell-qa serve` (POST /ask on loopback,
@@ -42,7 +43,7 @@ from bench.common import (
 from index import store
 from index.embed import Embedder, MiniLMEmbedder
 from index.lexical import tokenize
-from index.onnx import OnnxEmbedder, onnx_embedder
+from index.onnx import OnnxEmbedder, onnx_embedder, query_embedder
 from index.search import dense_candidates, lexical_scores
 from index.threads import configure_serving
 
@@ -111,7 +112,7 @@ def over_http(index_dir: Path, questions: list[Question]) -> dict[str, Any]:
 def measure(size: str, torch_model: MiniLMEmbedder, sample: int, threads: int) -> dict[str, Any]:
     """All latency figures for one index."""
     index_dir, path = SIZES[size]
-    embedder = onnx_embedder(index_dir, "auto", threads) or torch_model
+    embedder = query_embedder(index_dir, "auto", threads, lambda: torch_model)  # as served
     embedder.encode(["warm-up question"] * 4)
     exact = onnx_embedder(index_dir, "onnx", threads) if embedder is not torch_model else None
     version = store.load(index_dir, embedder.model_id, embedder.dim)

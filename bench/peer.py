@@ -41,7 +41,7 @@ from bench.common import (
 from bench.latency import over_http
 from index import store
 from index.embed import MiniLMEmbedder
-from index.onnx import OnnxEmbedder, onnx_embedder
+from index.onnx import OnnxEmbedder, query_embedder
 from index.threads import configure_serving
 
 Ranker = Callable[[str], list[str]]
@@ -153,8 +153,8 @@ def run(sample: int | None, weights: list[float], http: bool) -> dict[str, Any]:
     dense, dense_meta = txtai_index("dense", docs)
     hybrid, hybrid_meta = txtai_index("hybrid", docs)
     threads = configure_serving(serving_threads())  # queries: as our server runs
-    # ours as served: the index's ONNX query encoder when exported (index/onnx.py)
-    embedder = onnx_embedder(IDX_TOPICAL, "auto", serving_threads()) or MiniLMEmbedder()
+    # ours as served: the index's ONNX query encoder (int8 copy first) when exported
+    embedder = query_embedder(IDX_TOPICAL, "auto", serving_threads(), MiniLMEmbedder)
     version = store.load(IDX_TOPICAL, embedder.model_id, embedder.dim)
     answerer = Answerer(embedder, AskSettings(max_passages=10, passages_per_source=1))
     records = sample_questions(TOPICAL_QUESTIONS, None)
