@@ -47,6 +47,11 @@ _BRITISH = (
     ("oesoph", "esoph"),
     ("oedema", "edema"),
     ("oestr", "estr"),
+    ("rrhoea", "rrhea"),  # diarrhoea, gonorrhoea
+    ("pnoea", "pnea"),  # apnoea, dyspnoea
+    ("coeli", "celi"),  # coeliac
+    ("foet", "fet"),  # foetus, foetal
+    ("amoeb", "ameb"),
     ("paed", "ped"),
     ("haem", "hem"),
     ("ae", "e"),

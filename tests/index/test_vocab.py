@@ -15,13 +15,20 @@ def vocabulary(*texts: str) -> Vocabulary:
 
 
 def test_british_spellings_find_the_sources_us_forms() -> None:
-    vocab = vocabulary("Tumors and anemia in pediatric hematology; esophagus and edema.")
+    vocab = vocabulary(
+        "Tumors and anemia in pediatric hematology; esophagus and edema. Celiac disease, "
+        "diarrhea and sleep apnea; the fetus."
+    )
     assert vocab.variant("tumours") == "tumors"
     assert vocab.variant("anaemia") == "anemia"
     assert vocab.variant("paediatric") == "pediatric"
     assert vocab.variant("haematology") == "hematology"
     assert vocab.variant("oesophagus") == "esophagus"
     assert vocab.variant("oedema") == "edema"
+    assert vocab.variant("coeliac") == "celiac"
+    assert vocab.variant("diarrhoea") == "diarrhea"
+    assert vocab.variant("apnoea") == "apnea"
+    assert vocab.variant("foetus") == "fetus"
 
 
 def test_plural_and_possessive_forms_match() -> None:
