@@ -24,6 +24,9 @@ PASSAGE = (
     "dense_rank",
     "fused_rank",
     "best_sentence",
+    "turn_dense",
+    "turn_best_sentence",
+    "turn_coverage",
 )
 SENTENCE = (
     "dense",
@@ -47,6 +50,8 @@ QUESTION = (
     "focus_sum",
     "words",
     "corpus_size",
+    "dense_by_words",
+    "dense_by_size",
 )
 
 
@@ -104,15 +109,21 @@ def passage_features(version: IndexVersion, analysis: Analysis, hits: list[Hit])
     query x best-sentence vector products."""
     query = terms(version, analysis.tokens)
     ids = np.array([h.chunk for h in hits], dtype=np.int64)
-    covered = np.zeros(len(hits))
-    for term, weight in zip(query.ids, query.weights, strict=True):
-        if term >= 0:
-            covered += weight * version.lexical.contains(int(term), ids)
+    covered = _chunk_coverage(version, query, ids)
     head = query.coverage([version.sentences.head_of(int(i)) for i in ids])
     dense = np.array([h.dense for h in hits])
     fused = np.array([h.score for h in hits])
     best, best_vectors = _best_sentences(version, ids, analysis.vector)
     known = query.known_share
+    chunk_vectors = np.asarray(version.vectors[ids], dtype=np.float32)
+    # what this turn asks, without the story around it ("who gets it?" picks the section)
+    if analysis.turn_vector is not None:
+        turn_best = _best_sentences(version, ids, analysis.turn_vector)[0]
+        turn_dense = chunk_vectors @ analysis.turn_vector
+    else:
+        turn_best, turn_dense = best, dense
+    own = terms(version, analysis.turn_tokens)
+    own_covered = _chunk_coverage(version, own, ids)
     named = np.column_stack(
         [
             dense,
@@ -123,10 +134,21 @@ def passage_features(version: IndexVersion, analysis: Analysis, hits: list[Hit])
             np.log1p(_ranks(dense)),
             np.log1p(_ranks(fused)),
             best,
+            turn_dense,
+            turn_best,
+            own_covered / own.known_share if own.known_share > 0 else own_covered,
         ]
     )
-    chunk_vectors = np.asarray(version.vectors[ids], dtype=np.float32)
     return np.hstack([named, chunk_vectors * analysis.vector, best_vectors * analysis.vector])
+
+
+def _chunk_coverage(version: IndexVersion, query: Terms, chunks: np.ndarray) -> np.ndarray:
+    """Per chunk: the weighted share of the query's terms it holds."""
+    covered = np.zeros(len(chunks))
+    for term, weight in zip(query.ids, query.weights, strict=True):
+        if term >= 0:
+            covered += weight * version.lexical.contains(int(term), chunks)
+    return covered
 
 
 def _best_sentences(
@@ -254,21 +276,29 @@ def question_features(
     best = int(np.argmax(sentence_scores)) if len(sentence_scores) else -1
     focus = [a.focus for a in analysis.absent]
     dense = np.sort([h.dense for h in hits])[::-1]
+    top_dense = dense[0] if len(dense) else 0.0
+    words = np.log1p(len(analysis.tokens))
+    # the best of n chance similarities grows like sqrt(2 ln n) (extreme values)
+    size = np.sqrt(2 * np.log(max(len(version.chunks), 2)))
     return np.array(
         [
             sentence_scores[best] if best >= 0 else -10.0,
             passage_scores[top] if top >= 0 else -10.0,
-            dense[0] if len(dense) else 0.0,
-            dense[0] - dense[:10].mean() if len(dense) else 0.0,
+            top_dense,
+            top_dense - dense[:10].mean() if len(dense) else 0.0,
             sentences.features[best, 0] if best >= 0 else 0.0,
             passage_features[top, PASSAGE.index("known_coverage")] if top >= 0 else 0.0,
             passage_features[top, PASSAGE.index("head_coverage")] if top >= 0 else 0.0,
             _rare_coverage(version, analysis, hits[top].chunk) if top >= 0 else 0.0,
             max(focus, default=0.0),
             sum(focus),
-            np.log1p(len(analysis.tokens)),
-            # the best of n chance similarities grows like sqrt(2 ln n) (extreme values)
-            np.sqrt(2 * np.log(max(len(version.chunks), 2))),
+            words,
+            size,
+            # how close is close enough depends on the message and the corpus: a long message
+            # (story, several questions) sits further from any one passage, and a larger corpus
+            # offers closer chance matches, so the bar on similarity moves with both
+            top_dense * words,
+            top_dense * size,
         ]
     )
 
