@@ -32,7 +32,8 @@ class FocusSettings:
     max_probes: int = 6
     # Past this many words a single word cannot carry a question (its removal moves the
     # embedding by less than the smallest importance seen on an unanswerable dev question),
-    # so long messages skip the probes and rely on sentence evidence.
+    # so long messages skip the probes and rely on sentence evidence; the words of a long
+    # message's question part are still weighed, against that part.
     max_probe_words: int = 60
 
 
@@ -76,16 +77,32 @@ def analyse(
     """Spell-fix, embed and weigh the question (one `encode` call)."""
     text, corrections, absent = _scan(version, query.text)
     turn_offset = len(query.text) - len(query.focus)
-    probes = _probes(absent, text, settings)
-    batch = [text] + [_without(text, a) for a in probes] + [a[0].lower() for a in probes]
     # the words that choose the quotes: this turn's question(s), not earlier turns or the
     # personal story around them
-    asked = _apply(asked_part(query.focus), corrections)
+    question_part = asked_part(query.focus)
+    asked = _apply(question_part, corrections)
     own = asked != text
+    # A word of the question sentences of a longer message is weighed against them, not the
+    # whole message: in a story one word barely moves the embedding, yet "can stem cells
+    # cure autism?" at the end of it still leans on "autism".
+    story = question_part != query.focus.strip()
+    in_asked = (
+        _probes([a for a in absent if _occurs(a[0], asked)], asked, settings) if story else []
+    )
+    taken = {a[0].lower() for a in in_asked}
+    in_text = [a for a in _probes(absent, text, settings) if a[0].lower() not in taken]
+    in_text = in_text[: max(settings.max_probes - len(in_asked), 0)]
+    probes = in_text + in_asked
+    batch = [text, *(_without(text, a) for a in in_text), *(_without(asked, a) for a in in_asked)]
+    batch += [a[0].lower() for a in probes]
     if own:
         batch.append(asked)
     vectors = embedder.encode(batch)
-    weighed = _weigh(version, vectors, probes)
+    n = len(probes)
+    bases = np.array([0] * len(in_text) + [len(vectors) - 1] * len(in_asked), dtype=np.int64)
+    weighed = _weigh(
+        version, vectors[bases], vectors[1 : 1 + n], vectors[1 + n : 1 + 2 * n], probes
+    )
     tokens = tokenize(text)
     return Analysis(
         text=text,
@@ -149,18 +166,26 @@ def _without(text: str, word: tuple[str, int, int]) -> str:
 
 
 def _weigh(
-    version: IndexVersion, vectors: np.ndarray, probes: list[tuple[str, int, int]]
+    version: IndexVersion,
+    bases: np.ndarray,
+    without: np.ndarray,
+    alone: np.ndarray,
+    probes: list[tuple[str, int, int]],
 ) -> dict[str, tuple[float, float, str]]:
-    """word -> (importance, novelty, nearest source word)."""
+    """word -> (importance, novelty, nearest source word), from the vectors of the text each
+    word is weighed in (`bases`), that text without the word, and the word alone."""
     if not probes:
         return {}
-    n = len(probes)
-    importance = 1.0 - vectors[1 : 1 + n] @ vectors[0]
-    best, nearest = version.vocabulary.nearest(vectors[1 + n : 1 + 2 * n])
+    importance = 1.0 - np.einsum("ij,ij->i", without, bases)
+    best, nearest = version.vocabulary.nearest(alone)
     return {
         p[0].lower(): (float(max(i, 0.0)), float(1.0 - b), w)
         for p, i, b, w in zip(probes, importance, best, nearest, strict=True)
     }
+
+
+def _occurs(word: str, text: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, flags=re.IGNORECASE) is not None
 
 
 def not_covered(absent: tuple[Absent, ...], question: str, threshold: float) -> list[str]:

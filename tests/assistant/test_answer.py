@@ -130,6 +130,27 @@ def test_on_topic_question_the_sources_do_not_answer_names_what_is_missing(
     assert answer.not_covered == ("autism",)
 
 
+@pytest.mark.parametrize("repeat", [1, 3])
+def test_a_question_the_sources_do_not_answer_inside_a_long_story_names_what_is_missing(
+    answerer,
+    seed_version,
+    repeat: int,  # type: ignore[no-untyped-def]
+) -> None:
+    story = (
+        "Hello, I am writing for my son who is seven. We have tried speech therapy, occupational "
+        "therapy and special diets for years and we are exhausted. A clinic abroad contacted us "
+        "after we posted in a parents group and they sound very confident. "
+    ) * repeat
+    answer = answerer.ask(seed_version, story + "Can stem cells cure autism?")
+    assert answer.status == "no_answer" and answer.answer == ()
+    assert answer.not_covered == ("autism",)
+    # the same story around a question the sources answer is still answered
+    answered = answerer.ask(
+        seed_version, story + "What side effects did people have in the studies?"
+    )
+    assert answered.status == "answered"
+
+
 def test_british_spelling_paraphrase_finds_its_sentence(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
     answer = answerer.ask(seed_version, "can stem cells cause tumours")
     assert answer.status == "answered"
