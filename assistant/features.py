@@ -120,10 +120,10 @@ def passage_features(version: IndexVersion, analysis: Analysis, hits: list[Hit])
     if analysis.turn_vector is not None:
         turn_best = _best_sentences(version, ids, analysis.turn_vector)[0]
         turn_dense = chunk_vectors @ analysis.turn_vector
+        own = terms(version, analysis.turn_tokens)
+        own_covered = _chunk_coverage(version, own, ids)
     else:
-        turn_best, turn_dense = best, dense
-    own = terms(version, analysis.turn_tokens)
-    own_covered = _chunk_coverage(version, own, ids)
+        turn_best, turn_dense, own, own_covered = best, dense, query, covered
     named = np.column_stack(
         [
             dense,
