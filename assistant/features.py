@@ -52,6 +52,7 @@ QUESTION = (
     "corpus_size",
     "dense_by_words",
     "dense_by_size",
+    "focus_joint",
 )
 
 
@@ -139,7 +140,11 @@ def passage_features(version: IndexVersion, analysis: Analysis, hits: list[Hit])
             own_covered / own.known_share if own.known_share > 0 else own_covered,
         ]
     )
-    return np.hstack([named, chunk_vectors * analysis.vector, best_vectors * analysis.vector])
+    mixed = analysis.vector
+    if analysis.turn_vector is not None:
+        mixed = analysis.vector + analysis.turn_vector
+        mixed = mixed / np.linalg.norm(mixed)
+    return np.hstack([named, chunk_vectors * mixed, best_vectors * mixed])
 
 
 def _chunk_coverage(version: IndexVersion, query: Terms, chunks: np.ndarray) -> np.ndarray:
@@ -299,6 +304,7 @@ def question_features(
             # offers closer chance matches, so the bar on similarity moves with both
             top_dense * words,
             top_dense * size,
+            analysis.joint_focus,
         ]
     )
 

@@ -66,6 +66,9 @@ class Analysis:
     corrections: dict[str, str]  # word as written -> the sources' form
     uses_history: bool
     turn_vector: np.ndarray | None  # what this turn asks, when that is not all of `text`
+    # the weighed absent words' focus taken together: how far the question moves without
+    # all of them, times their mean novelty (one word: its own focus)
+    joint_focus: float = 0.0
 
 
 def analyse(
@@ -95,6 +98,11 @@ def analyse(
     probes = in_text + in_asked
     batch = [text, *(_without(text, a) for a in in_text), *(_without(asked, a) for a in in_asked)]
     batch += [a[0].lower() for a in probes]
+    # Several absent words can carry a question together when none does alone ("will my
+    # health insurance pay for a stem cell injection?"): the text without all of them.
+    group, weighed_in = (in_asked, asked) if in_asked else (in_text, text)
+    if len(group) > 1:
+        batch.append(_without_all(weighed_in, group))
     if own:
         batch.append(asked)
     vectors = embedder.encode(batch)
@@ -103,6 +111,14 @@ def analyse(
     weighed = _weigh(
         version, vectors[bases], vectors[1 : 1 + n], vectors[1 + n : 1 + 2 * n], probes
     )
+    joint = 0.0
+    if len(group) > 1:
+        base = vectors[-1] if in_asked else vectors[0]
+        mean_novelty = float(np.mean([weighed[a[0].lower()][1] for a in group]))
+        joint = max(1.0 - float(vectors[1 + 2 * n] @ base), 0.0) * mean_novelty
+    elif group:
+        importance, novelty, _ = weighed[group[0][0].lower()]
+        joint = importance * novelty
     tokens = tokenize(text)
     return Analysis(
         text=text,
@@ -117,6 +133,7 @@ def analyse(
         corrections=corrections,
         uses_history=query.uses_history,
         turn_vector=vectors[-1] if own else None,
+        joint_focus=joint,
     )
 
 
@@ -163,6 +180,13 @@ def _without(text: str, word: tuple[str, int, int]) -> str:
     """`text` with every occurrence of the word taken out."""
     pattern = rf"(?<!\w){re.escape(word[0])}(?!\w)"
     return re.sub(r"\s+", " ", re.sub(pattern, " ", text, flags=re.IGNORECASE)).strip()
+
+
+def _without_all(text: str, words: list[tuple[str, int, int]]) -> str:
+    """`text` with every occurrence of each of `words` taken out."""
+    for word in words:
+        text = _without(text, word)
+    return text
 
 
 def _weigh(

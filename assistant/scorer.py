@@ -79,6 +79,10 @@ class Scorer:
     # report an absent word as not covered from this focus weight (fitted: train-scorer)
     focus_threshold: float = 0.05
     meta: dict[str, Any] = field(default_factory=dict)  # how it was trained
+    # the passage model fitted on its named features alone, for an embedder of another size
+    # (the full model's named weights lean on its vector products: dense similarity is their
+    # sum, so alone they can rank backwards)
+    passage_named: Linear | None = None
 
     def save(self, path: Path) -> None:
         """Write the scorer as JSON."""
@@ -95,6 +99,8 @@ class Scorer:
             "focus_threshold": self.focus_threshold,
             "meta": self.meta,
         }
+        if self.passage_named is not None:
+            data["passage_named"] = self.passage_named.to_dict()
         return json.dumps(data, indent=1) + "\n"
 
     @classmethod
@@ -114,6 +120,9 @@ class Scorer:
                 answer_threshold=float(data["answer_threshold"]),
                 focus_threshold=float(data["focus_threshold"]),
                 meta=dict(data.get("meta", {})),
+                passage_named=(
+                    Linear.from_dict(data["passage_named"]) if "passage_named" in data else None
+                ),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             where = path or "the packaged scorer.json"
@@ -156,7 +165,7 @@ class Scorer:
 
         return replace(
             self,
-            passage=strip(self.passage),
+            passage=self.passage_named or strip(self.passage),
             sentence=strip(self.sentence),
             meta={**self.meta, "named_only": True},
         )

@@ -405,12 +405,24 @@ def train(items: list[Item], ask: AskSettings, settings: TrainSettings, names: l
         "questions": len(items),
         "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
     }
+    named_passage = _stage(
+        items,
+        weights,
+        "passage_x",
+        "passage_y",
+        PASSAGE,
+        s.c_passage,
+        lambda i: True,
+        products=False,
+        top=s.passage_top,
+    )
     scorer = Scorer(
         final_passage,
         final_sentence,
         fit_linear(QUESTION, qx, qy, qw, s.c_question),
         **fixed,
         meta=meta,
+        passage_named=named_passage,
     )
     fold_scorers = {
         k: Scorer(passage[k] or final_passage, sentence[k] or final_sentence, question[k], **fixed)

@@ -130,6 +130,24 @@ def test_on_topic_question_the_sources_do_not_answer_names_what_is_missing(
     assert answer.not_covered == ("autism",)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is stem cell therapy covered by insurance?",
+        "Which stem cell clinics in Mexico can I trust?",
+        "Does a stem cell injection hurt?",
+    ],
+)
+def test_on_topic_questions_about_what_the_article_never_discusses_are_declined(
+    answerer,
+    seed_version,
+    question: str,  # type: ignore[no-untyped-def]
+) -> None:
+    answer = answerer.ask(seed_version, question)
+    assert answer.status == "no_answer" and answer.answer == ()
+    assert answer.not_covered and all(phrase in question for phrase in answer.not_covered)
+
+
 @pytest.mark.parametrize("repeat", [1, 3])
 def test_a_question_the_sources_do_not_answer_inside_a_long_story_names_what_is_missing(
     answerer,

@@ -30,6 +30,11 @@ def test_training_is_reproducible_and_the_file_loads(
     scorer = Scorer.load(tmp_path / "a.json")
     assert 0 < scorer.answer_threshold < 1
     assert scorer.meta["trained_on"] == ["seed-dev.jsonl"] and scorer.meta["questions"] == 21
+    # the fallback for embedders of another size is fitted, not cut out of the full model
+    named = scorer.passage_named
+    assert named is not None and len(named.weights) == len(named.names) == len(scorer.passage.names)
+    assert not np.allclose(named.weights, scorer.passage.weights[: len(named.names)])
+    assert scorer.named_only().passage is named
 
 
 def test_the_packaged_scorer_loads_with_its_fitted_decision_points() -> None:
