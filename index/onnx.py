@@ -241,7 +241,7 @@ class OnnxEmbedder:
             checker.join()
             if checked[0] is not None:
                 raise checked[0]
-        self._torch = TorchOnDemand(torch_model)
+        self._torch = OnDemand(torch_model)
 
     def encode(
         self,
@@ -283,9 +283,10 @@ class OnnxEmbedder:
         return self._torch if self.quantized else self
 
 
-class TorchOnDemand:
-    """The torch model behind `Embedder`, loaded on first use (a server that builds in the
-    background needs it only when a rebuild runs)."""
+class OnDemand:
+    """The MiniLM model behind `Embedder`, loaded on first use by `load` (the torch model, or
+    whatever a build should embed with): a server that builds in the background needs it only
+    when a rebuild has texts to embed."""
 
     model_id = MODEL_ID
     dim = 384
@@ -298,7 +299,7 @@ class TorchOnDemand:
     def _get(self) -> Embedder:
         with self._lock:
             if self._model is None:
-                log.info("loading the torch model for a build")
+                log.info("loading the model for a build")
                 self._model = self._load()
             return self._model
 
@@ -308,13 +309,13 @@ class TorchOnDemand:
         batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
-        """The torch model's vectors."""
+        """The loaded model's vectors."""
         return self._get().encode(texts, batch_size, progress)
 
     def encode_spans(
         self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
-        """The torch model's text and span vectors."""
+        """The loaded model's text and span vectors."""
         return self._get().encode_spans(texts, spans, batch_size)
 
 

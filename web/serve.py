@@ -99,10 +99,12 @@ def serve_workers(
     _check_port_free(settings.host, settings.port)
     background = None
     if plan is not None:
-        from index.onnx import for_builds
+        from index.onnx import OnDemand, for_builds
         from index.refresh import Refresher
 
-        background = Refresher(plan, for_builds(embedder()))
+        # this process never answers: it loads what builds embed with only when a rebuild
+        # has texts to embed (the workers load their own query encoders)
+        background = Refresher(plan, OnDemand(lambda: for_builds(embedder())))
         background.start()
     handed = json.dumps(
         {
