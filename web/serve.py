@@ -161,13 +161,16 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def _check_port_free(host: str, port: int) -> None:
     """Fail with one line when something already listens there: SO_REUSEPORT would let the
     workers quietly share the port with another server started the same way."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
             raise SystemExit(f"error: cannot listen on {host}:{port} ({exc.strerror})") from None
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def _worker_main(handed: str) -> None:
@@ -187,8 +190,7 @@ def worker_socket(host: str, port: int) -> socket.socket:
     """A worker's own socket on the shared port. TCP_NODELAY is set here because connections
     accepted on a socket handed to uvicorn keep the listener's options: without it, a lone
     client waited ~44 ms a request (Nagle's algorithm meeting delayed ACKs)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
