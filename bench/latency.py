@@ -135,10 +135,10 @@ def measure(size: str, torch_model: MiniLMEmbedder, sample: int, threads: int) -
     }
     del version, answerer
     result["http"] = over_http(index_dir, questions)
-    for key, name in (("floor", ""), ("floor_onnx_fp32", "_onnx_fp32"), ("floor_torch", "_torch")):
-        if key in result:
-            result[f"http_p50_over_floor{name}"] = round(
-                result["http"]["total"]["p50"] / max(result[key]["p50"], 1e-9), 2
+    for suffix in ("", "_onnx_fp32", "_torch"):  # floor{suffix} -> http_p50_over_floor{suffix}
+        if f"floor{suffix}" in result:
+            result[f"http_p50_over_floor{suffix}"] = round(
+                result["http"]["total"]["p50"] / max(result[f"floor{suffix}"]["p50"], 1e-9), 2
             )
     return result
 

@@ -82,14 +82,13 @@ def _latency() -> list[str]:
 
 def _torch_floor(m: dict[str, Any]) -> str:
     """The other encoders' times beside an ONNX floor, with /ask p50 over each."""
-    others = (
-        ("floor_onnx_fp32", "fp32 ONNX export", "_onnx_fp32"),
-        ("floor_torch", "torch", "_torch"),
-    )
+    others = (("_onnx_fp32", "fp32 ONNX export"), ("_torch", "torch"))  # bench/latency.py keys
     return "".join(
-        f"; {name}'s {m[key]['p50']:.1f} ms ({m[f'http_p50_over_floor{suffix}']:.2f}x)"
-        for key, name, suffix in others
-        if key in m and m.get("encoder") != "torch" and f"http_p50_over_floor{suffix}" in m
+        f"; {name}'s {m[f'floor{suffix}']['p50']:.1f} ms ({m[f'http_p50_over_floor{suffix}']:.2f}x)"
+        for suffix, name in others
+        if f"floor{suffix}" in m
+        and m.get("encoder") != "torch"
+        and f"http_p50_over_floor{suffix}" in m
     )
 
 
