@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from assistant.answer import Answerer, AskSettings, Scored
 from assistant.augment import rewrites, subject_of
@@ -205,6 +204,10 @@ def fit_linear(
     names: tuple[str, ...], x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float
 ) -> Linear:
     """Standardise, then an L2 logistic regression with sample weights."""
+    # imported here: every `stemcell-qa` command imports this module for its errors, and
+    # scikit-learn's import costs ~1 s (a server's start, a rebuild beside a server)
+    from sklearn.linear_model import LogisticRegression
+
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
