@@ -122,13 +122,20 @@ def _documents(args: argparse.Namespace, settings: Settings) -> list[Any]:
 def cmd_build(args: argparse.Namespace) -> int:
     """Build and publish an index version from snapshots and --docs."""
     from index.build import BuildSettings, build
-    from index.onnx import KINDS, encoder_path, export
+    from index.onnx import KINDS, OnDemand, build_embedder, encoder_path, export
 
     settings = _settings(args)
     lower_priority(settings.build_nice)
     documents = _documents(args, settings)
     print(f"{len(documents)} documents", file=sys.stderr)
-    embedder = _embedder()
+    torch_model = OnDemand(_embedder)
+    # the index's ONNX export once there is one, loaded only if something changed; the
+    # first build, which makes the export, embeds with the torch model
+    embedder = (
+        build_embedder(settings.index_dir, torch_model.model)
+        if encoder_path(settings.index_dir).exists()
+        else torch_model.model()
+    )
     report = build(
         documents,
         settings.index_dir,
@@ -138,7 +145,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         force=args.force,
     )
     if not all(encoder_path(settings.index_dir, kind).exists() for kind in KINDS):
-        exported = export(settings.index_dir, embedder)
+        exported = export(settings.index_dir, torch_model.model())
         if exported:
             print(f"query encoder exported to ONNX: {exported.parent}", file=sys.stderr)
     if report.published:

@@ -123,14 +123,22 @@ class MiniLMEmbedder:
                 tokens = transformer(**batch).last_hidden_state.numpy()
             mask = batch["attention_mask"].numpy().astype(bool)
             for row, i in enumerate(ids):
-                real = mask[row] & (offsets[row, :, 1] > offsets[row, :, 0])
-                out[i] = _unit(tokens[row][mask[row]].mean(axis=0))
-                for start, end in spans[i]:
-                    inside = real & (offsets[row, :, 1] > start) & (offsets[row, :, 0] < end)
-                    pooled[i].append(
-                        _unit(tokens[row][inside].mean(axis=0)) if inside.any() else None
-                    )
+                out[i], pooled[i] = pool_spans(tokens[row], mask[row], offsets[row], spans[i])
         return out, pooled
+
+
+def pool_spans(
+    tokens: np.ndarray, mask: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]]
+) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """One text's vector (mean of its tokens, normalised) and each character span's (mean of
+    the tokens that overlap it; None when none does), from its token vectors (tokens, dim),
+    attention mask (tokens,) and character offsets (tokens, 2), special tokens being (0, 0)."""
+    real = mask & (offsets[:, 1] > offsets[:, 0])
+    pooled: list[np.ndarray | None] = []
+    for start, end in spans:
+        inside = real & (offsets[:, 1] > start) & (offsets[:, 0] < end)
+        pooled.append(_unit(tokens[inside].mean(axis=0)) if inside.any() else None)
+    return _unit(tokens[mask].mean(axis=0)), pooled
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

@@ -7,8 +7,9 @@ torch's within 1e-6 (bench/ measures both). `stemcell-qa build` exports the whee
 once into `<index>/encoders/` (a file named by the model id and export format, written
 atomically and never changed, so any number of servers may read it), with an int8 copy
 beside it (see QUANTIZED_FORMAT); `serve` uses the copy, else the export, and falls back to
-torch, saying so, when there is neither. Builds (late chunking needs the
-token vectors) still load torch, lazily, the first time they need it.
+torch, saying so, when there is neither. Builds embed with the export too once it is there
+(its token vectors serve late chunking as torch's do); the first build, which makes it, loads
+torch.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from index.embed import MODEL_ID, Embedder, MiniLMEmbedder, ModelLoadError
+from index.embed import MODEL_ID, Embedder, MiniLMEmbedder, ModelLoadError, pool_spans
 from index.store import file_sha256
 
 log = logging.getLogger("stemcell_qa.onnx")
@@ -241,7 +242,9 @@ class OnnxEmbedder:
             checker.join()
             if checked[0] is not None:
                 raise checked[0]
-        self._torch = OnDemand(torch_model)
+        # what builds embed with when this is the int8 copy: the export beside it (in the same
+        # index's encoders/ folder), else the torch model; loaded when a rebuild first needs it
+        self._builds = build_embedder(path.parent.parent, torch_model)
 
     def encode(
         self,
@@ -261,26 +264,47 @@ class OnnxEmbedder:
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         encoded = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        tokens = self._session.run(None, inputs)[0]
+        tokens = self._run(encoded)
         weights = mask[..., None].astype(np.float32)
         pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
+    def _run(self, encoded: list[Any]) -> np.ndarray:
+        """Token vectors (batch, tokens, dim) of tokenised, padded texts."""
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return np.asarray(self._session.run(None, inputs)[0])
+
     def encode_spans(
         self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
-        """Late chunking needs the token vectors: done by the torch model, loaded once."""
-        return self._torch.encode_spans(texts, spans, batch_size)
+        """Mean-pool each span's tokens from the text's own forward pass (late chunking),
+        as `MiniLMEmbedder.encode_spans` does with torch: the same tokenizer, truncation and
+        character offsets. The int8 copy's token vectors are approximate: it hands this to
+        what builds embed with."""
+        if self.quantized:
+            return self.for_builds().encode_spans(texts, spans, batch_size)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled: list[list[np.ndarray | None]] = [[] for _ in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for begin in range(0, len(order), batch_size):
+            ids = order[begin : begin + batch_size]
+            encoded = self._tokenizer.encode_batch([texts[i] for i in ids])
+            tokens = self._run(encoded)
+            for row, i in enumerate(ids):
+                mask = np.array(encoded[row].attention_mask, dtype=bool)
+                offsets = np.array(encoded[row].offsets, dtype=np.int64).reshape(-1, 2)
+                out[i], pooled[i] = pool_spans(tokens[row], mask, offsets, spans[i])
+        return out, pooled
 
     def for_builds(self) -> Embedder:
         """What a build may embed with: this encoder when its vectors are the model's own
-        (the export), the torch model otherwise (the int8 copy's approximate vectors would
-        enter the index and the shared embedding cache)."""
-        return self._torch if self.quantized else self
+        (the export), else the export beside it or the torch model (the int8 copy's
+        approximate vectors would enter the index and the shared embedding cache)."""
+        return self._builds if self.quantized else self
 
 
 class OnDemand:
@@ -296,7 +320,8 @@ class OnDemand:
         self._model: Embedder | None = None
         self._lock = threading.Lock()
 
-    def _get(self) -> Embedder:
+    def model(self) -> Any:
+        """The model itself, loaded now if it is not yet."""
         with self._lock:
             if self._model is None:
                 log.info("loading the model for a build")
@@ -310,13 +335,33 @@ class OnDemand:
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """The loaded model's vectors."""
-        return self._get().encode(texts, batch_size, progress)
+        return self.model().encode(texts, batch_size, progress)
 
     def encode_spans(
         self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """The loaded model's text and span vectors."""
-        return self._get().encode_spans(texts, spans, batch_size)
+        return self.model().encode_spans(texts, spans, batch_size)
+
+
+def build_embedder(
+    index_dir: Path, torch_model: Callable[[], Embedder] = MiniLMEmbedder, threads: int = 0
+) -> OnDemand:
+    """What a build embeds with, loaded when it first has texts to embed: the index's ONNX
+    export when it is there (its vectors are torch's within TOLERANCE; onnxruntime loads in
+    ~0.3 s where torch's imports take ~4 s, which a rebuild of one changed document spent
+    on a server's cores), else `torch_model()`. `threads` 0: every core, as torch uses."""
+
+    def load() -> Embedder:
+        path = encoder_path(index_dir)
+        if path.exists():
+            try:
+                return OnnxEmbedder(path, threads, torch_model)
+            except ModelLoadError as exc:
+                log.warning("%s: the build embeds with torch", exc)
+        return torch_model()
+
+    return OnDemand(load)
 
 
 def for_builds(embedder: Embedder) -> Embedder:

@@ -54,6 +54,22 @@ def test_build_ask_and_eval_round_trip(tmp_path: Path, capsys, shared: Path) -> 
     assert fused["hit@3"] >= 0.9 and fused["abstain_rate"] == 1.0
 
 
+def test_a_rebuild_embeds_with_the_index_export_without_the_torch_model(
+    tmp_path: Path, capsys, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    seed, index = shared.joinpath(*SEED_PARTS), str(tmp_path / "index")
+    assert cli.main(["build", "--no-sources", "--docs", str(seed), "--index", index]) == 0
+    capsys.readouterr()
+    changed = tmp_path / seed.name
+    changed.write_text(seed.read_text("utf-8").replace("six months", "seven months"), "utf-8")
+    monkeypatch.setattr(cli, "_embedder", _no_model)
+    assert cli.main(["build", "--no-sources", "--docs", str(changed), "--index", index]) == 0
+    assert "(1 embedded" in capsys.readouterr().out
+    assert cli.main(["ask", "How long were patients followed?", "--json", "--index", index]) == 0
+    quotes = [s["text"] for s in json.loads(capsys.readouterr().out)["answer"]]
+    assert any("seven months" in q for q in quotes)
+
+
 def test_build_lowers_its_cpu_priority_unless_told_not_to(
     tmp_path: Path, shared: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

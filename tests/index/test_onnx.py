@@ -17,6 +17,7 @@ from index.embed import ModelLoadError
 from index.onnx import (
     MIN_COSINE,
     OnnxEmbedder,
+    build_embedder,
     encoder_path,
     export,
     for_builds,
@@ -86,8 +87,29 @@ def test_under_load_a_question_gets_the_int8_vectors_it_gets_alone(exported: Pat
         assert np.array_equal(results[i], int8.encode(batch))  # as if it were the only one
 
 
-def test_builds_never_embed_with_the_int8_copy(
+def test_late_chunking_through_the_export_equals_torch_on_the_seed_article(
     exported: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    onnx = OnnxEmbedder(encoder_path(exported))
+    paragraphs = [p for p in seed_documents()[0].text.split("\n") if len(p) > 80]
+    spans = [[(0, p.index(". ") + 1), (p.index(". ") + 2, len(p))] for p in paragraphs]
+    long = " ".join(paragraphs * 3)  # cut at 256 tokens: its last span is never seen
+    texts, spans = [*paragraphs, long], [*spans, [(0, 40), (len(long) - 20, len(long))]]
+    vectors, pooled = onnx.encode_spans(texts, spans)
+    expected, expected_pooled = embedder.encode_spans(texts, spans)
+    assert np.abs(vectors - expected).max() < 1e-5
+    for got, want in zip(pooled, expected_pooled, strict=True):
+        assert [g is None for g in got] == [w is None for w in want]
+        for g, w in zip(got, want, strict=True):
+            if w is not None:
+                assert np.abs(g - w).max() < 1e-5
+    assert pooled[-1][1] is None and pooled[-1][0] is not None
+
+
+def test_builds_embed_with_the_export_and_never_with_the_int8_copy(
+    exported: Path,
+    tmp_path: Path,
     embedder,  # type: ignore[no-untyped-def]
 ) -> None:
     loads: list[int] = []
@@ -100,11 +122,16 @@ def test_builds_never_embed_with_the_int8_copy(
     exact = OnnxEmbedder(encoder_path(exported), torch_model=torch_model)
     assert for_builds(exact) is exact  # the export's vectors are the model's own
     builder = for_builds(int8)
-    assert loads == []  # the torch model loads when a rebuild first needs it
     words = ["tumours", "autism", "mesenchymal"]
-    assert np.array_equal(builder.encode(words), embedder.encode(words))
-    assert loads == [1]
+    assert np.abs(builder.encode(words) - embedder.encode(words)).max() < 1e-5
+    assert not np.allclose(builder.encode(words), int8.encode(words), atol=1e-4)
+    assert loads == []  # the export beside the int8 copy embeds: torch never loads
     assert for_builds(embedder) is embedder
+    # an index without an export (its first build): the torch model, when first needed
+    first = build_embedder(tmp_path, torch_model)
+    assert loads == []
+    assert np.array_equal(first.encode(words), embedder.encode(words))
+    assert loads == [1]
 
 
 def test_export_is_written_once_and_readable_by_others(exported: Path, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -179,7 +206,7 @@ def test_auto_serves_with_the_export_when_the_int8_copy_is_damaged(
         onnx_embedder(tmp_path, "int8")
 
 
-def test_cli_answers_with_the_export_and_builds_still_get_token_vectors(
+def test_cli_answers_with_the_export_and_its_token_vectors_serve_builds(
     exported: Path,
     embedder,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
@@ -197,7 +224,7 @@ def test_cli_answers_with_the_export_and_builds_still_get_token_vectors(
     text = "Stem cells can form tumors. Patients should ask about risks."
     spans = [[(0, 27), (28, len(text))]]
     vectors, pooled = onnx.encode_spans([text], spans)
-    onnx.encode_spans([text], spans)
-    assert loads == [1]  # the torch model is loaded on first use, once
+    assert loads == []  # late chunking needs no torch model
     expected, expected_pooled = embedder.encode_spans([text], spans)
-    assert np.allclose(vectors, expected) and np.allclose(pooled[0][1], expected_pooled[0][1])
+    assert np.allclose(vectors, expected, atol=1e-5)
+    assert np.allclose(pooled[0][1], expected_pooled[0][1], atol=1e-5)
