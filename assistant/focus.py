@@ -152,7 +152,7 @@ def _scan(
         terms = tokenize_word(word)
         if not terms or all(t in stems for t in terms):
             continue
-        variant = version.vocabulary.variant(word)
+        variant = version.vocabulary.variant(word, name=match.group()[:1].isupper())
         if variant is not None and variant != word:
             corrections[match.group()] = variant
         elif variant is None:

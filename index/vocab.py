@@ -36,6 +36,15 @@ class SpellingSettings:
     # vocabulary is dense: at two edits "keratitis" becomes "hepatitis".
     long_word: int = 10
     min_length: int = 5  # shorter words ("luhf" -> "luh") have too many neighbours
+    # A word general English knows, but rarely (below Zipf 3: "comon" 2.05, "thier" 2.99,
+    # "recieve" 2.75 are common typos that web text is full of), is read as a misspelling
+    # when the source word one edit away is at least this much commoner (Zipf is log10: 2 =
+    # a hundred times). The noisy-channel reading (Norvig's corrector): a rare string next to
+    # a far commoner word was most likely meant as that word; "breastfeed" (2.82) beside
+    # "breastfed" (similar) or "rotator" (2.65, no neighbour) are left as written, and so is
+    # a capitalised word (a name: "Weill", 2.4, beside "well"). Chosen, not fitted.
+    known_typo_zipf: float = 3.0
+    commoner_by: float = 2.0
     # Typos rarely change a word's first letter, and requiring it keeps unrelated terms apart.
 
 
@@ -103,11 +112,13 @@ class Vocabulary:
     def __contains__(self, word: object) -> bool:
         return word in self.index
 
-    def variant(self, word: str) -> str | None:
+    def variant(self, word: str, name: bool = False) -> str | None:
         """A word the sources use that `word` is a spelling or inflection of, if any.
 
         Plural/singular and British/US forms always count; edit-distance neighbours only for
-        words general English does not know (probable typos), preferring the commonest.
+        words general English does not know, or knows as rare next to a far commoner
+        neighbour (probable typos; not for a `name`: the word was written capitalised),
+        preferring the commonest.
         """
         if word in self.index:
             return word
@@ -121,7 +132,8 @@ class Vocabulary:
             if form and form in self.index:
                 return form
         s = self.spelling
-        if len(word) < s.min_length or zipf(word) >= s.misspelling_zipf:
+        known = zipf(word)
+        if len(word) < s.min_length or known >= s.known_typo_zipf:
             return None
         limit = 1 if len(word) < s.long_word else 2
         best: tuple[int, int, str] | None = None
@@ -130,6 +142,10 @@ class Vocabulary:
             for candidate, distance, _ in process.extract(
                 word, pool, scorer=Levenshtein.distance, score_cutoff=limit, limit=5
             ):
+                if known >= s.misspelling_zipf and (
+                    name or zipf(candidate) - known < s.commoner_by
+                ):
+                    continue  # a real, if rare, word (or a name): not a slip for this one
                 key = (int(distance), -int(self.counts[self.index[candidate]]), candidate)
                 best = key if best is None or key < best else best
         return best[2] if best else None
