@@ -42,7 +42,7 @@ class SpellingSettings:
     # a hundred times). The noisy-channel reading (Norvig's corrector): a rare string next to
     # a far commoner word was most likely meant as that word; "breastfeed" (2.82) beside
     # "breastfed" (similar) or "rotator" (2.65, no neighbour) are left as written, and so is
-    # a capitalised word (a name: "Weill", 2.4, beside "well"). Chosen, not fitted.
+    # a capitalised word (a name: "Weill", 2.6, beside "well"). Chosen, not fitted.
     known_typo_zipf: float = 3.0
     commoner_by: float = 2.0
     # Typos rarely change a word's first letter, and requiring it keeps unrelated terms apart.

@@ -55,8 +55,11 @@ def test_build_ask_and_eval_round_trip(tmp_path: Path, capsys, shared: Path) -> 
 
 
 def test_a_rebuild_embeds_with_the_index_export_without_the_torch_model(
-    tmp_path: Path, capsys, shared: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    shared: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     seed, index = shared.joinpath(*SEED_PARTS), str(tmp_path / "index")
     assert cli.main(["build", "--no-sources", "--docs", str(seed), "--index", index]) == 0
     capsys.readouterr()

@@ -49,12 +49,12 @@ def test_typos_are_corrected_but_real_words_are_not() -> None:
 
 def test_rare_spellings_next_to_a_far_commoner_source_word_are_typos() -> None:
     vocab = vocabulary("It is common in men. It actually runs in families. All is well.")
-    assert vocab.variant("comon") == "common"  # English has it (typos), a thousand times rarer
+    assert vocab.variant("comon") == "common"  # English has it (a typo), 1,000x rarer
     assert vocab.variant("actualy") == "actually"
     assert vocab.variant("weill") == "well"  # written in lower case: read as a slip
     assert vocab.variant("weill", name=True) is None  # "Weill": a name, left as written
     rare = vocabulary("The rotated cuff and the breastfed baby.")
-    assert rare.variant("breastfeed") is None  # as rare as its neighbour: a word of its own
+    assert rare.variant("breastfeed") is None  # about as common as its neighbour: a word
     assert rare.variant("rotator") is None  # two edits away
 
 
