@@ -99,12 +99,14 @@ def serve_workers(
     _check_port_free(settings.host, settings.port)
     background = None
     if plan is not None:
-        from index.onnx import OnDemand, for_builds
+        from index.onnx import build_embedder, for_builds
         from index.refresh import Refresher
 
-        # this process never answers: it loads what builds embed with only when a rebuild
-        # has texts to embed (the workers load their own query encoders)
-        background = Refresher(plan, OnDemand(lambda: for_builds(embedder())))
+        # this process never answers: it loads what builds embed with (the index's export,
+        # else the model) only when a rebuild has texts to embed (the workers load their
+        # own query encoders)
+        builds = build_embedder(settings.index_dir, lambda: for_builds(embedder()))
+        background = Refresher(plan, builds)
         background.start()
     handed = json.dumps(
         {

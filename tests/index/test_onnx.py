@@ -134,6 +134,33 @@ def test_builds_embed_with_the_export_and_never_with_the_int8_copy(
     assert loads == [1]
 
 
+def test_a_damaged_export_leaves_builds_to_the_torch_model(
+    exported: Path,
+    tmp_path: Path,
+    embedder,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    damaged = encoder_path(tmp_path)
+    damaged.parent.mkdir(parents=True)
+    data = bytearray(encoder_path(exported).read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    damaged.with_suffix(".json").write_bytes(
+        encoder_path(exported).with_suffix(".json").read_bytes()
+    )
+    loads: list[int] = []
+
+    def torch_model():  # type: ignore[no-untyped-def]
+        loads.append(1)
+        return embedder
+
+    builder = build_embedder(tmp_path, torch_model)
+    with caplog.at_level(logging.WARNING, logger="stemcell_qa.onnx"):
+        vectors = builder.encode(["tumours"])
+    assert loads == [1] and "checksum" in caplog.text
+    assert np.array_equal(vectors, embedder.encode(["tumours"]))
+
+
 def test_export_is_written_once_and_readable_by_others(exported: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     path = encoder_path(exported)
     before = path.stat().st_mtime_ns
