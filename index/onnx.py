@@ -263,20 +263,19 @@ class OnnxEmbedder:
         return out
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        encoded = self._tokenizer.encode_batch(texts)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        tokens = self._run(encoded)
+        tokens, mask = self._run(self._tokenizer.encode_batch(texts))
         weights = mask[..., None].astype(np.float32)
         pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
-    def _run(self, encoded: list[Any]) -> np.ndarray:
-        """Token vectors (batch, tokens, dim) of tokenised, padded texts."""
+    def _run(self, encoded: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Token vectors (batch, tokens, dim) of tokenised, padded texts, and their attention
+        mask (batch, tokens)."""
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
         inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        return np.asarray(self._session.run(None, inputs)[0])
+        return np.asarray(self._session.run(None, inputs)[0]), mask
 
     def encode_spans(
         self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
@@ -293,11 +292,10 @@ class OnnxEmbedder:
         for begin in range(0, len(order), batch_size):
             ids = order[begin : begin + batch_size]
             encoded = self._tokenizer.encode_batch([texts[i] for i in ids])
-            tokens = self._run(encoded)
+            tokens, mask = self._run(encoded)
             for row, i in enumerate(ids):
-                mask = np.array(encoded[row].attention_mask, dtype=bool)
                 offsets = np.array(encoded[row].offsets, dtype=np.int64).reshape(-1, 2)
-                out[i], pooled[i] = pool_spans(tokens[row], mask, offsets, spans[i])
+                out[i], pooled[i] = pool_spans(tokens[row], mask[row] > 0, offsets, spans[i])
         return out, pooled
 
     def for_builds(self) -> Embedder:
