@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.settings import Settings
+from index import HNSW_FROM
 from index.threads import lower_priority
 
 
@@ -373,7 +374,7 @@ def _corpus_flags(parser: argparse.ArgumentParser, force: bool = True) -> None:
     parser.add_argument(
         "--ann",
         choices=["auto", "flat", "hnsw"],
-        help="dense index: exact, HNSW, or auto (exact below 20,000 chunks; the default)",
+        help=f"dense index: exact, HNSW, or auto (exact below {HNSW_FROM:,} chunks; the default)",
     )
 
 

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from corpus.articles import ArticleServices
+from index import HNSW_FROM
 
 if TYPE_CHECKING:
     from corpus.download import FetchSettings
@@ -63,7 +64,7 @@ class Settings(BaseSettings):
     ann: str = Field(
         "auto",
         pattern="^(auto|flat|hnsw)$",
-        description="dense index kind (auto: exact below 20,000 chunks, HNSW above)",
+        description=f"dense index kind (auto: exact below {HNSW_FROM:,} chunks, HNSW above)",
     )
     # processes answering on the one port, each with its own socket (web/serve.py); each
     # loads the index and the query encoder (RSS per process: bench/concurrency.py), and

@@ -15,7 +15,7 @@ import numpy as np
 
 from corpus.chunk import Chunk, ChunkSettings, chunk_document
 from corpus.document import Document
-from index import store
+from index import HNSW_FROM, store
 from index.cache import EmbeddingCache
 from index.embed import Embedder
 from index.encoding import Encoder, sentence_vectors
@@ -49,7 +49,7 @@ class BuildSettings:
     # `stemcell-qa eval --mode fused`); so below ~20,000 chunks, where exact search costs
     # about a millisecond, exactness is kept, and above it the time is saved.
     ann: str = "auto"
-    hnsw_from: int = 20_000
+    hnsw_from: int = HNSW_FROM
     hnsw_m: int = 32
     # search depth: FAISS's default of 16 loses ~10% recall@10; 64 still ~5% (bench/ann.py)
     hnsw_ef_search: int = 128
