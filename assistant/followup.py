@@ -35,7 +35,7 @@ _ANAPHORA = frozenset(
 # Openings that continue the previous turn ("and what about lung disease?").
 _CONTINUATION = (
     r"^\s*(and|but|also|so|then|what about|how about|what else|anything else|any other|"
-    r"why not|how so|what if)\b"
+    r"why not|how so|what if|tell me more|more about|go on)\b"
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # Question and function words that name no subject.

@@ -11,6 +11,8 @@ from assistant.followup import depends_on_history, resolve
         "What about lung disease?",
         "When does it start?",
         "Why?",
+        "tell me more",  # chat's commonest follow-up: "tell" is not a subject no source covers
+        "Go on, more about the risks please",
     ],
 )
 def test_questions_that_point_back_depend_on_history(question: str) -> None:
