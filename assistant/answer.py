@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
+import unicodedata
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -70,8 +72,10 @@ class AskSettings:
 
 
 def validate(question: object, history: object, settings: AskSettings) -> tuple[str, list[str]]:
-    """Clean question and history, or `QuestionError` saying what is wrong."""
-    if not isinstance(question, str) or not question.strip():
+    """Clean question and history, or `QuestionError` saying what is wrong. Text is put in
+    composed Unicode form (an accent typed as a separate mark joins its letter) and trimmed
+    of spaces and invisible zero-width characters before the checks."""
+    if not isinstance(question, str) or not (question := _clean(question)):
         raise QuestionError("the question is empty; type a question")
     if len(question) > settings.max_question_chars:
         raise QuestionError(f"the question is longer than {settings.max_question_chars} characters")
@@ -80,11 +84,20 @@ def validate(question: object, history: object, settings: AskSettings) -> tuple[
         raise QuestionError("history must be a list of earlier questions (strings)")
     if len(turns) > settings.max_history:
         raise QuestionError(f"history has more than {settings.max_history} questions")
+    turns = [t for t in map(_clean, turns) if t]
     if any(len(t) > settings.max_question_chars for t in turns):
         raise QuestionError(
             f"a history question is longer than {settings.max_question_chars} characters"
         )
-    return question.strip(), [t.strip() for t in turns if t.strip()]
+    return question, turns
+
+
+# whitespace and the zero-width characters some keyboards and copy-paste leave at the ends
+_BLANK_ENDS = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$")
+
+
+def _clean(text: str) -> str:
+    return _BLANK_ENDS.sub("", unicodedata.normalize("NFC", text))
 
 
 @dataclass(frozen=True)
@@ -170,8 +183,10 @@ class Answerer:
 
         A question that reads as standalone but is not answered that way is also tried as a
         follow-up of the previous turn ("what did the earlier animal work find?" after a
-        question on the Huntington's trial); the reading with more evidence is kept. Not when
-        the question leans on a word no source uses ("How do I bake sourdough bread?").
+        question on the Huntington's trial); that reading is kept when it answers and has more
+        evidence. Not when the question leans on a word no source uses ("How do I bake
+        sourdough bread?"). When neither reading answers, the question's own stands, so the
+        related reading shown is about what was asked, not the earlier turn's subject.
         """
         timings = {} if timings is None else timings
         query = resolve(question, history, self.settings.followup)
@@ -185,7 +200,11 @@ class Answerer:
             previous = resolve(history[-1], history[:-1], self.settings.followup)
             joined = ResolvedQuery(f"{previous.text} {question}", question, True)
             other = self._score(version, question, joined, mode, timings)
-            if other is not None and (scored is None or other.answerable > scored.answerable):
+            if (
+                other is not None
+                and other.answerable >= self.scorer.answer_threshold
+                and (scored is None or other.answerable > scored.answerable)
+            ):
                 scored = other
         return scored
 
@@ -226,6 +245,12 @@ class Answerer:
         sentence_scores = model.quote_scores(sentences.features, sentences.passage)
         qf = question_features(version, analysis, hits, pf, logits, sentences, sentence_scores)
         answerable = float(_sigmoid(model.question.logits(qf[None, :]))[0])
+        if not any(t in version.lexical.vocabulary for t in analysis.tokens):
+            # no word of the question occurs in any source ("12345 67890", "What is the
+            # capital of France?"): whatever the vectors say, the sources say nothing about
+            # it. All such dev questions (10 of 3,648, with their consumer-style rewrites)
+            # are ones to decline.
+            answerable = 0.0
         timings["score"] = _lap(clock)
         return Scored(
             analysis, hits, pf, logits, ranking, sentences, sentence_scores, qf, answerable

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from assistant.answer import Answerer, QuestionError
@@ -43,6 +45,7 @@ def test_every_answer_sentence_is_verbatim_source_text(answerer, seed_version) -
         "What is the capital of France?",
         "How do I bake sourdough bread?",
         "asdf qwerty zxcv",
+        "12345 67890",  # no word any source uses: answered (0.92) before that was a rule
         "¿Cuál es la mejor playa de México?",
         "<script>alert(1)</script>",
     ],
@@ -105,6 +108,7 @@ def test_self_contained_question_is_not_dragged_to_the_previous_topic(
     [
         ("", [], "empty"),
         ("   ", [], "empty"),
+        ("\u00a0\u200b\ufeff", [], "empty"),  # no-break and zero-width spaces only
         ("x" * 2001, [], "longer than 2000"),
         ("ok?", ["q"] * 11, "more than 10"),
         ("ok?", ["y" * 2001], "history question is longer"),
@@ -240,6 +244,37 @@ def test_a_follow_up_that_names_nothing_is_answered_with_the_earlier_turn(
     assert any("Across 26 studies" in s.text for s in answer.answer)
     alone = answerer.ask(seed_version, "how many studies were there?")
     assert not any("Across 26 studies" in s.text for s in alone.answer)
+
+
+def test_spaces_around_a_question_do_not_count_and_accents_are_composed(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    body = "x" * (answerer.settings.max_question_chars - 1) + "?"  # exactly at the limit
+    assert answerer.ask(seed_version, "   " + body + "\u200b").question == body
+    # "e" + combining acute, as some keyboards send it: one letter, not "ste" and a mark
+    answer = answerer.ask(seed_version, "Are ste\u0301m cell treatments safe?")
+    assert answer.question == "Are st\u00e9m cell treatments safe?"
+    assert "ste" not in answer.not_covered
+
+
+def test_a_new_question_no_reading_answers_keeps_its_own_related_reading(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    # With a bar nothing reaches (and no word vetoed as not covered, so the second reading
+    # is tried), the question joined with the earlier turn (which scores higher: spinal cord
+    # research) must not replace the question as asked. Before, it did.
+    scorer = replace(answerer.scorer, answer_threshold=1.0, focus_threshold=float("inf"))
+    strict = Answerer(answerer.embedder, scorer=scorer)
+    history = ["What research has been done on MSCs for spinal cord injury?"]
+    question = "How do I get ear wax out safely?"
+    joined = strict.score(seed_version, f"{history[0]} {question}", [])
+    alone = strict.score(seed_version, question, [])
+    assert joined is not None and alone is not None and joined.answerable > alone.answerable
+    answer = strict.ask(seed_version, question, history)
+    assert answer.status == "no_answer" and not answer.used_history
+    assert answer.resolved_query == question
 
 
 def test_a_question_leaning_on_a_word_no_source_uses_is_not_rescued_by_history(
