@@ -22,7 +22,13 @@ from assistant.features import (
     sentence_candidates,
 )
 from assistant.focus import Analysis, FocusSettings, analyse, not_covered
-from assistant.followup import FollowupSettings, ResolvedQuery, dangling, resolve
+from assistant.followup import (
+    FollowupSettings,
+    ResolvedQuery,
+    dangling,
+    resolve,
+    without_questions_on,
+)
 from assistant.links import deep_link
 from assistant.model import Answer, AnswerSentence, Passage, SourceInfo
 from assistant.scorer import Scorer
@@ -155,6 +161,13 @@ class Answerer:
         clock = time.perf_counter()
         answer = self.respond(version, question, scored)
         timings["compose"] = _lap(clock)
+        rest = without_questions_on(question, list(answer.not_covered))
+        if answer.status == "no_answer" and rest:
+            # Several questions, some on what no source covers ("... Is there a trial in
+            # Australia I could join?"): answer the others, still naming what is not covered.
+            partial = self.respond(version, rest, self.score(version, rest, turns, mode, {}))
+            if partial.status == "answered":
+                answer = replace(partial, question=question, not_covered=answer.not_covered)
         return replace(answer, timings_ms={k: round(v * 1000, 2) for k, v in timings.items()})
 
     def respond(self, version: IndexVersion, question: str, scored: Scored | None) -> Answer:

@@ -161,6 +161,26 @@ def asked_part(message: str) -> str:
     return message.strip()
 
 
+def without_questions_on(message: str, terms: list[str]) -> str | None:
+    """The message without its sentences that mention any of `terms`, when it asks two or
+    more questions and at least one of them mentions none: "Is it safe? Is there a trial in
+    Australia?" without "Australia" is "Is it safe?". None otherwise."""
+    sentences = [p.strip() for p in _SENTENCE_END.split(message) if p.strip()]
+    asking = [t for t in sentences if t.endswith("?")]
+    if len(asking) < 2:
+        return None
+
+    def mentions(sentence: str) -> bool:
+        return any(
+            re.search(rf"(?<!\w){re.escape(term)}(?!\w)", sentence, re.IGNORECASE) for term in terms
+        )
+
+    kept = [t for t in sentences if not mentions(t)]
+    if not any(t in asking for t in kept):
+        return None
+    return " ".join(kept)
+
+
 def dangling(question: str, settings: FollowupSettings | None = None) -> bool:
     """True when the question points back ("How many patients were in it?") and names too
     little of its own to be answered without the earlier turn it points to."""

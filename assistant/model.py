@@ -63,7 +63,8 @@ class Answer:
     index_version: str
     resolved_query: str = ""
     used_history: bool = False
-    # With no_answer: the question's words (as written) that no source addresses.
+    # The question's words (as written) that no source addresses: why there is no answer,
+    # or, answered, what the quotes leave out (a message of several questions).
     not_covered: tuple[str, ...] = ()
     confidence: float = 0.0  # the scorer's probability that the sources answer the question
     timings_ms: dict[str, float] = field(default_factory=dict)

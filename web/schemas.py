@@ -86,9 +86,10 @@ class AnswerOut(BaseModel):
     resolved_query: str
     used_history: bool
     not_covered: list[str] = Field(
-        description="with no_answer: the question's words or phrases (as written) that no "
-        'source addresses, e.g. ["autism"]; empty when the sources touch every part of the '
-        "question but none answers it",
+        description="the question's words or phrases (as written) that no source addresses, "
+        'e.g. ["autism"]. With no_answer: empty when the sources touch every part of the '
+        "question but none answers it. With answered: a message asking several questions, "
+        "whose quotes answer the questions that do not mention these",
         examples=[["autism"]],
     )
     confidence: float = Field(

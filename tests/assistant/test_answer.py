@@ -258,6 +258,23 @@ def test_spaces_around_a_question_do_not_count_and_accents_are_composed(
     assert "ste" not in answer.not_covered
 
 
+def test_a_message_of_several_questions_answers_those_the_sources_cover(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    message = (
+        "My physio mentioned research on stem cells for spinal cord injury. Were there "
+        "serious side effects in the studies? Also is there anything in Australia I could join?"
+    )
+    answer = answerer.ask(seed_version, message)
+    assert answer.status == "answered" and answer.not_covered == ("Australia",)
+    assert answer.question == message and "Australia" not in answer.resolved_query
+    assert any("side effects were mostly mild" in s.text for s in answer.answer)
+    # the one question left is not answered by the sources either: no answer, as before
+    both = answerer.ask(seed_version, "Can stem cells cure autism? Is it expensive?")
+    assert both.status == "no_answer" and "autism" in both.not_covered
+
+
 def test_a_new_question_no_reading_answers_keeps_its_own_related_reading(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]

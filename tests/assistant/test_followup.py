@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.followup import depends_on_history, resolve
+from assistant.followup import depends_on_history, resolve, without_questions_on
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,13 @@ def test_chained_follow_ups_carry_the_first_topic() -> None:
     resolved = resolve("When does it start?", ["Is there a Huntington's trial?", "Who runs it?"])
     assert resolved.uses_history and "Huntington" in resolved.text
     assert resolved.focus == "When does it start?"
+
+
+def test_a_message_of_several_questions_sheds_those_on_uncovered_terms() -> None:
+    message = "I'm 34. I saw a clinic in Australia. Is it safe? Is there a trial in Australia?"
+    assert without_questions_on(message, ["Australia"]) == "I'm 34. Is it safe?"
+    assert without_questions_on("Can stem cells cure autism?", ["autism"]) is None
+    # every question mentions it: nothing is left to answer
+    assert (
+        without_questions_on("Is autism curable? Does autism run in families?", ["autism"]) is None
+    )

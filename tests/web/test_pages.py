@@ -58,6 +58,13 @@ def test_no_answer_names_what_the_sources_do_not_mention(client: TestClient) -> 
     assert all(html.unescape(e).rstrip("…").strip() in article for e in excerpts)
 
 
+def test_an_answer_to_part_of_a_message_names_the_part_not_covered(client: TestClient) -> None:
+    question = "Are stem cell treatments safe? Is there a clinic in Australia?"
+    page = client.post("/", data={"question": question}).text
+    assert "What the sources say" in page and "<blockquote" in page
+    assert "The sources don’t mention <strong>Australia</strong>." in page
+
+
 def test_markup_in_the_question_is_shown_as_text(client: TestClient) -> None:
     payload = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
     page = client.post("/", data={"question": payload}).text
