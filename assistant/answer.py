@@ -161,8 +161,11 @@ class Answerer:
         clock = time.perf_counter()
         answer = self.respond(version, question, scored)
         timings["compose"] = _lap(clock)
-        rest = without_questions_on(question, list(answer.not_covered))
-        if answer.status == "no_answer" and rest:
+        if (
+            answer.status == "no_answer"
+            and answer.not_covered
+            and (rest := without_questions_on(question, list(answer.not_covered)))
+        ):
             # Several questions, some on what no source covers ("... Is there a trial in
             # Australia I could join?"): answer the others, still naming what is not covered.
             partial = self.respond(version, rest, self.score(version, rest, turns, mode, {}))

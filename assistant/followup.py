@@ -164,7 +164,9 @@ def asked_part(message: str) -> str:
 def without_questions_on(message: str, terms: list[str]) -> str | None:
     """The message without its sentences that mention any of `terms`, when it asks two or
     more questions and at least one of them mentions none: "Is it safe? Is there a trial in
-    Australia?" without "Australia" is "Is it safe?". None otherwise."""
+    Australia?" without "Australia" is "Is it safe?". None otherwise (also for no terms)."""
+    if not terms:
+        return None
     sentences = [p.strip() for p in _SENTENCE_END.split(message) if p.strip()]
     asking = [t for t in sentences if t.endswith("?")]
     if len(asking) < 2:

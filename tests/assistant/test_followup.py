@@ -42,6 +42,7 @@ def test_a_message_of_several_questions_sheds_those_on_uncovered_terms() -> None
     message = "I'm 34. I saw a clinic in Australia. Is it safe? Is there a trial in Australia?"
     assert without_questions_on(message, ["Australia"]) == "I'm 34. Is it safe?"
     assert without_questions_on("Can stem cells cure autism?", ["autism"]) is None
+    assert without_questions_on("Is it safe? Does it hurt?", []) is None  # nothing to shed
     # every question mentions it: nothing is left to answer
     assert (
         without_questions_on("Is autism curable? Does autism run in families?", ["autism"]) is None
