@@ -36,6 +36,11 @@ class SpellingSettings:
     # vocabulary is dense: at two edits "keratitis" becomes "hepatitis".
     long_word: int = 10
     min_length: int = 5  # shorter words ("luhf" -> "luh") have too many neighbours
+    # ... except the commonest slip in a short word, a dropped letter ("cels" for "cells",
+    # "tumr", "hert"): a four-letter word English does not know (below `misspelling_zipf`),
+    # written in lower case (not an acronym: "VDRL"), one letter short of a source word
+    # `commoner_by` commoner. Not a letter too many: "luhf" is not "luh". Chosen, not fitted.
+    short_length: int = 4
     # A word general English knows, but rarely (below Zipf 3: "comon" 2.05, "thier" 2.99,
     # "recieve" 2.75 are common typos that web text is full of), is read as a misspelling
     # when the source word one edit away is at least this much commoner (Zipf is log10: 2 =
@@ -133,6 +138,8 @@ class Vocabulary:
                 return form
         s = self.spelling
         known = zipf(word)
+        if len(word) == s.short_length and not name and known < s.misspelling_zipf:
+            return self._letter_slip(word, known)
         if len(word) < s.min_length or known >= s.known_typo_zipf:
             return None
         limit = 1 if len(word) < s.long_word else 2
@@ -149,6 +156,19 @@ class Vocabulary:
                 key = (int(distance), -int(self.counts[self.index[candidate]]), candidate)
                 best = key if best is None or key < best else best
         return best[2] if best else None
+
+    def _letter_slip(self, word: str, known: float) -> str | None:
+        """The commonest source word that is `word` with one letter put back, far commoner
+        in English; None when there is none."""
+        best: tuple[int, str] | None = None
+        for candidate in self._by_initial.get((word[0], len(word) + 1), []):
+            if (
+                Levenshtein.distance(word, candidate) == 1
+                and zipf(candidate) - known >= self.spelling.commoner_by
+            ):
+                key = (-int(self.counts[self.index[candidate]]), candidate)
+                best = key if best is None or key < best else best
+        return best[1] if best else None
 
     def nearest(self, vectors: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """For each row of `vectors`: the best cosine to a source word, and that word."""

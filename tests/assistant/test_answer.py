@@ -246,6 +246,13 @@ def test_a_follow_up_that_names_nothing_is_answered_with_the_earlier_turn(
     assert not any("Across 26 studies" in s.text for s in alone.answer)
 
 
+def test_a_message_typed_in_a_hurry_is_read_as_meant(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # "efects" and "cels": a patient's typos, not subjects the sources lack
+    answer = answerer.ask(seed_version, "whats the side efects of stem cels")
+    assert answer.status == "answered" and not answer.not_covered
+    assert any("side effects were mostly mild" in s.text for s in answer.answer)
+
+
 def test_spaces_around_a_question_do_not_count_and_accents_are_composed(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]

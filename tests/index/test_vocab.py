@@ -58,6 +58,16 @@ def test_rare_spellings_next_to_a_far_commoner_source_word_are_typos() -> None:
     assert rare.variant("rotator") is None  # two edits away
 
 
+def test_a_dropped_letter_in_a_four_letter_word_is_a_typo() -> None:
+    vocab = vocabulary("Stem cells and a tumor of the heart. The LUH unit and the VDR gene.")
+    assert vocab.variant("cels") == "cells"
+    assert vocab.variant("tumr") == "tumor"
+    assert vocab.variant("hert") == "heart"
+    assert vocab.variant("luhf") is None  # a letter too many is not a slip: "luhf" != "luh"
+    assert vocab.variant("vdrl") is None  # one letter over "vdr", not short of a word
+    assert vocab.variant("cels", name=True) is None  # "CELS" or "Cels": an acronym or name
+
+
 def test_nearest_returns_the_closest_source_word() -> None:
     vocab = vocabulary("alpha beta gamma")
     query = np.zeros((1, 8), dtype=np.float32)
