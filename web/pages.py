@@ -63,16 +63,29 @@ def covered_sources(request: Request) -> dict[str, Any]:
     cached = getattr(request.app.state, "covered", None)
     if cached is None or cached[0] != version.name:
         titles = list(dict.fromkeys(doc.title for doc in version.documents.values()))
-        cached = (
-            version.name,
-            {
-                "titles": titles[:MAX_LISTED_SOURCES],
-                "more": max(0, len(titles) - MAX_LISTED_SOURCES),
-                "ready": True,
-            },
-        )
+        cached = (version.name, _listed(titles) | {"all": titles})
         request.app.state.covered = cached
     return cached[1]
+
+
+def _listed(titles: list[str]) -> dict[str, Any]:
+    return {
+        "titles": titles[:MAX_LISTED_SOURCES],
+        "more": max(0, len(titles) - MAX_LISTED_SOURCES),
+        "ready": True,
+    }
+
+
+def covered_near(request: Request, answer: AnswerOut) -> dict[str, Any]:
+    """The sources' titles for a no-answer, those of its related passages first: in a large
+    corpus the first dozen titles of the index say nothing about the question."""
+    covered = covered_sources(request)
+    near = [
+        answer.sources[p.source_id].title for p in answer.passages if p.source_id in answer.sources
+    ]
+    first = list(dict.fromkeys(near))
+    taken = set(first)
+    return _listed(first + [t for t in covered.get("all", []) if t not in taken])
 
 
 def _render(
@@ -126,7 +139,10 @@ def _turn(
     except QuestionError as exc:
         return {**context, "error": str(exc)}, 422
     carry = _last([*earlier, question.strip()], settings.max_history)
-    return {**context, "answer": answer, "quotes": quotes(answer), "carry": carry}, 200
+    context |= {"answer": answer, "quotes": quotes(answer), "carry": carry}
+    if answer.status == "no_answer":
+        context["covered"] = covered_near(request, answer)
+    return context, 200
 
 
 @router.post("/", response_class=HTMLResponse)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from corpus.document import Document
+from index.build import build
 from tests.web.conftest import make_client
 
 HUNTINGTON = "Is there a trial of stem cells for Huntington's disease?"
@@ -60,6 +62,33 @@ def test_an_answer_to_part_of_a_message_names_the_part_not_covered(client: TestC
     page = client.post("/", data={"question": question}).text
     assert "What the sources say" in page and "<blockquote" in page
     assert "The sources don’t mention <strong>Australia</strong>." in page
+
+
+def test_a_no_answer_lists_the_sources_near_the_question_first(
+    tmp_path: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    # fourteen sources: more than the page lists; the one the question is near comes last
+    fruits = ["Apples", "Bananas", "Cherries", "Dates", "Figs", "Grapes", "Kiwis", "Lemons"]
+    fruits += ["Mangoes", "Olives", "Pears", "Plums", "Quinces"]
+    docs = [
+        Document(f"f{i}", f"{name} are a fruit. {name} grow on plants in warm places.", name)
+        for i, name in enumerate(fruits)
+    ]
+    docs.append(
+        Document(
+            "zebras",
+            "Zebras live on the African plains. Zebras eat grass and sleep standing up.",
+            "Zebra care",
+        )
+    )
+    build(docs, tmp_path, embedder)
+    with make_client(tmp_path, embedder) as client:
+        page = client.post("/", data={"question": "Can zebras get autism?"}).text
+    assert "The sources I have don’t answer that." in page
+    covered = re.findall(r"<li>(.*?)</li>", page.split('<ul class="covered">')[1].split("</ul>")[0])
+    assert covered[0] == "Zebra care"
+    assert covered[-1] == "and 2 more" and len(covered) == 13  # twelve titles, then the count
 
 
 def test_markup_in_the_question_is_shown_as_text(client: TestClient) -> None:
