@@ -152,12 +152,24 @@ def _scan(
         terms = tokenize_word(word)
         if not terms or all(t in stems for t in terms):
             continue
-        variant = version.vocabulary.variant(word, name=match.group()[:1].isupper())
+        variant = version.vocabulary.variant(word, name=_name_like(text, match))
         if variant is not None and variant != word:
             corrections[match.group()] = variant
         elif variant is None:
             absent.append((match.group(), match.start(), match.end()))
     return _apply(text, corrections), corrections, absent
+
+
+_SENTENCE_START = re.compile(r"(?:^|[.?!:]|\n)\W*$")
+
+
+def _name_like(text: str, match: re.Match[str]) -> bool:
+    """Written as a name or an acronym ("Weill", "VDRL"), not merely capitalised because it
+    opens a sentence ("Tumr risk?")."""
+    word = match.group()
+    if not word[:1].isupper():
+        return False
+    return (len(word) > 1 and word.isupper()) or not _SENTENCE_START.search(text[: match.start()])
 
 
 def _apply(text: str, corrections: dict[str, str]) -> str:

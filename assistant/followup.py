@@ -187,10 +187,10 @@ def dangling(question: str, settings: FollowupSettings | None = None) -> bool:
     """True when the question points back ("How many patients were in it?") and names too
     little of its own to be answered without the earlier turn it points to."""
     s = settings or FollowupSettings()
-    tokens = words(question)
-    points_back = bool(re.match(s.continuation, question, re.IGNORECASE)) or any(
-        t in s.anaphora for t in tokens
-    )
+    opening = re.match(s.continuation, question, re.IGNORECASE)
+    # the opening names nothing either: "tell me more" has no subject words of its own
+    tokens = words(question[opening.end() :] if opening else question)
+    points_back = bool(opening) or any(t in s.anaphora for t in tokens)
     return points_back and len(_subject_words(tokens, s)) < s.min_subject_words
 
 

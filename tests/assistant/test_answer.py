@@ -179,7 +179,10 @@ def test_british_spelling_paraphrase_finds_its_sentence(answerer, seed_version) 
     assert any(s.text.startswith("There are worries about tumors") for s in answer.answer[:3])
 
 
-@pytest.mark.parametrize("question", ["?!", "what is it", "the and of", "..."])
+@pytest.mark.parametrize(
+    "question",
+    ["?!", "what is it", "the and of", "...", "tell me more"],  # no earlier turn
+)
 def test_stop_words_or_punctuation_get_no_answer_and_nothing_missing(
     answerer,
     seed_version,
@@ -251,6 +254,9 @@ def test_a_message_typed_in_a_hurry_is_read_as_meant(answerer, seed_version) -> 
     answer = answerer.ask(seed_version, "whats the side efects of stem cels")
     assert answer.status == "answered" and not answer.not_covered
     assert any("side effects were mostly mild" in s.text for s in answer.answer)
+    # a capital that only opens the sentence is not a name
+    opening = answerer.ask(seed_version, "Cels from bone marrow: are they safe?")
+    assert opening.status == "answered" and "cells from bone marrow" in opening.resolved_query
 
 
 def test_spaces_around_a_question_do_not_count_and_accents_are_composed(
