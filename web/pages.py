@@ -138,8 +138,10 @@ def _turn(
         answer = answer_out(answerer.ask(version, question, history))
     except QuestionError as exc:
         return {**context, "error": str(exc)}, 422
-    carry = _last([*earlier, question.strip()], settings.max_history)
-    context |= {"answer": answer, "quotes": quotes(answer), "carry": carry}
+    # the question as answered: composed and trimmed of invisible characters
+    asked = answer.question
+    carry = _last([*earlier, asked], settings.max_history)
+    context |= {"asked": asked, "answer": answer, "quotes": quotes(answer), "carry": carry}
     if answer.status == "no_answer":
         context["covered"] = covered_near(request, answer)
     return context, 200

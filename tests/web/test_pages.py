@@ -91,6 +91,12 @@ def test_a_no_answer_lists_the_sources_near_the_question_first(
     assert covered[-1] == "and 2 more" and len(covered) == 13  # twelve titles, then the count
 
 
+def test_the_page_shows_the_question_as_answered(client: TestClient) -> None:
+    page = client.post("/", data={"question": "\u200bWhat is stem cell tourism?\u200b "}).text
+    assert "\u200b" not in page
+    assert '<span class="asked">What is stem cell tourism?</span>' in page
+
+
 def test_markup_in_the_question_is_shown_as_text(client: TestClient) -> None:
     payload = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
     page = client.post("/", data={"question": payload}).text
