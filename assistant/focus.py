@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.followup import ResolvedQuery, asked_part
+from assistant.followup import ResolvedQuery, asked_part, occurs
 from index.embed import Embedder
 from index.lexical import tokenize, tokenize_word
 from index.store import IndexVersion
@@ -89,9 +89,7 @@ def analyse(
     # whole message: in a story one word barely moves the embedding, yet "can stem cells
     # cure autism?" at the end of it still leans on "autism".
     story = question_part != query.focus.strip()
-    in_asked = (
-        _probes([a for a in absent if _occurs(a[0], asked)], asked, settings) if story else []
-    )
+    in_asked = _probes([a for a in absent if occurs(a[0], asked)], asked, settings) if story else []
     taken = {a[0].lower() for a in in_asked}
     in_text = [a for a in _probes(absent, text, settings) if a[0].lower() not in taken]
     in_text = in_text[: max(settings.max_probes - len(in_asked), 0)]
@@ -218,10 +216,6 @@ def _weigh(
         p[0].lower(): (float(max(i, 0.0)), float(1.0 - b), w)
         for p, i, b, w in zip(probes, importance, best, nearest, strict=True)
     }
-
-
-def _occurs(word: str, text: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, flags=re.IGNORECASE) is not None
 
 
 def not_covered(absent: tuple[Absent, ...], question: str, threshold: float) -> list[str]:

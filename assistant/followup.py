@@ -146,11 +146,21 @@ _ASKING = re.compile(
 )
 
 
+def sentences_of(message: str) -> list[str]:
+    """The message's sentences (split after ".", "?" or "!" and at line breaks), trimmed."""
+    return [p.strip() for p in _SENTENCE_END.split(message) if p.strip()]
+
+
+def occurs(word: str, text: str) -> bool:
+    """Does `word` occur in `text` as a whole word, in any case?"""
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, flags=re.IGNORECASE) is not None
+
+
 def asked_part(message: str) -> str:
     """The sentences of a message that ask something: in "My dad is 64 and had a fall. What
     side effects did people have?" the second. Questions marked with "?" first, else
     sentences that open like a question; a message with neither is all question."""
-    sentences = [p.strip() for p in _SENTENCE_END.split(message) if p.strip()]
+    sentences = sentences_of(message)
     if len(sentences) < 2:
         return message.strip()
     for test in (lambda t: t.endswith("?"), lambda t: bool(_ASKING.match(t))):
@@ -167,17 +177,11 @@ def without_questions_on(message: str, terms: list[str]) -> str | None:
     Australia?" without "Australia" is "Is it safe?". None otherwise (also for no terms)."""
     if not terms:
         return None
-    sentences = [p.strip() for p in _SENTENCE_END.split(message) if p.strip()]
+    sentences = sentences_of(message)
     asking = [t for t in sentences if t.endswith("?")]
     if len(asking) < 2:
         return None
-
-    def mentions(sentence: str) -> bool:
-        return any(
-            re.search(rf"(?<!\w){re.escape(term)}(?!\w)", sentence, re.IGNORECASE) for term in terms
-        )
-
-    kept = [t for t in sentences if not mentions(t)]
+    kept = [t for t in sentences if not any(occurs(term, t) for term in terms)]
     if not any(t in asking for t in kept):
         return None
     return " ".join(kept)
