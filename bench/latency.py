@@ -10,7 +10,8 @@ skipped), in this order and in one process with the server's thread settings:
 - `Answerer.ask` in-process, with its stage timings (embed, search, score, compose);
 - dense search and BM25 alone on the same queries;
 - the same questions one at a time to a fresh `stemcell-qa serve` (POST /ask on loopback,
-  one client, keep-alive).
+  one client, keep-alive), each followed by a GET /healthz on the same connection: the
+  HTTP round trip with no work behind it, which /ask pays on top of the floor.
 Reports p50/p95/p99 and the HTTP p50 as a multiple of the floor's p50.
 """
 
@@ -94,10 +95,12 @@ def search_split(embedder: Embedder, version: Any, questions: list[Question]) ->
 
 
 def over_http(index_dir: Path, questions: list[Question]) -> dict[str, Any]:
-    """Sequential POST /ask latencies (ms) against a fresh `stemcell-qa serve`, one client."""
-    latencies, errors = [], 0
+    """Sequential POST /ask latencies (ms) against a fresh `stemcell-qa serve`, one client,
+    and the GET /healthz round trip between them."""
+    latencies, round_trips, errors = [], [], 0
     with serving(index_dir) as servers, httpx.Client(timeout=60) as client:
         url = f"http://127.0.0.1:{servers[0]['port']}/ask"
+        health = f"http://127.0.0.1:{servers[0]['port']}/healthz"
         for q in questions[:3]:  # warm-up, not counted
             client.post(url, json={"question": q["question"], "history": q.get("history", [])})
         for q in questions:
@@ -106,7 +109,14 @@ def over_http(index_dir: Path, questions: list[Question]) -> dict[str, Any]:
             response = client.post(url, json=body)
             latencies.append((time.perf_counter() - began) * 1000)
             errors += response.status_code != 200
-    return {"total": percentiles(latencies), "errors": errors}
+            began = time.perf_counter()
+            errors += client.get(health).status_code != 200
+            round_trips.append((time.perf_counter() - began) * 1000)
+    return {
+        "total": percentiles(latencies),
+        "round_trip": percentiles(round_trips),
+        "errors": errors,
+    }
 
 
 def measure(size: str, torch_model: MiniLMEmbedder, sample: int, threads: int) -> dict[str, Any]:
@@ -176,6 +186,11 @@ def report(data: dict[str, Any]) -> str:
             **{f"ask in-process: {k}": v for k, v in m["in_process"].items()},
             **m["split"],
             "HTTP POST /ask, one client": m["http"]["total"],
+            **(
+                {"HTTP GET /healthz round trip, same client": m["http"]["round_trip"]}
+                if "round_trip" in m["http"]
+                else {}
+            ),
         }
         for name, p in stages.items():
             rows.append([label, name, p["n"], p["p50"], p["p95"], p["p99"]])

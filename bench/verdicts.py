@@ -69,6 +69,7 @@ def _latency() -> list[str]:
             f"served encoder's ({m.get('encoder', 'torch')}) one-question encode "
             f"({m['floor']['p50']:.1f} ms{_torch_floor(m)}): "
             f"{mark(ratio <= TARGETS['over_floor'])} (target <= {TARGETS['over_floor']:g}x)"
+            f"{_round_trip(m)}"
         )
         if size == "all":
             line += (
@@ -78,6 +79,17 @@ def _latency() -> list[str]:
             )
         lines.append(line + ".")
     return lines
+
+
+def _round_trip(m: dict[str, Any]) -> str:
+    """How much of /ask's p50 is the bare HTTP round trip (GET /healthz, same client)."""
+    if "round_trip" not in m["http"]:
+        return ""
+    trip = m["http"]["round_trip"]["p50"]
+    return (
+        f"; a GET /healthz round trip on the same connection takes {trip:.1f} ms p50, so the "
+        f"floor plus HTTP alone is {(m['floor']['p50'] + trip) / m['floor']['p50']:.2f}x the floor"
+    )
 
 
 def _torch_floor(m: dict[str, Any]) -> str:
