@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -118,7 +119,23 @@ def create_app(
         ),
     )
     _errors(app)
+    app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    """The OpenAPI schema with this server's configured limits in `AskRequest`, not the hard
+    caps the model enforces whatever the configuration."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        ask = schema["components"]["schemas"]["AskRequest"]["properties"]
+        ask["question"]["maxLength"] = settings.max_question_chars
+        ask["history"]["maxItems"] = settings.max_history
+        ask["history"]["items"]["maxLength"] = settings.max_question_chars
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 # A question with a word no source uses walks every stage, including wordfreq's table (read

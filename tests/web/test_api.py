@@ -135,6 +135,20 @@ def test_openapi_schema_describes_ask(client: TestClient) -> None:
     assert "AskRequest" in str(ask["requestBody"]) and "AnswerOut" in str(ask["responses"])
 
 
+def test_openapi_schema_states_the_configured_limits(seed_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    with make_client(seed_index, embedder, max_history=3, max_question_chars=300) as small:
+        fields = small.get("/openapi.json").json()["components"]["schemas"]["AskRequest"]
+        question, history = fields["properties"]["question"], fields["properties"]["history"]
+        assert (question["maxLength"], history["maxItems"]) == (300, 3)
+        assert history["items"]["maxLength"] == 300
+        # the limits the schema states are the ones the server keeps
+        at_limit = {"question": "Is it safe?", "history": ["What is GMP?"] * 3}
+        assert small.post("/ask", json=at_limit).status_code == 200
+        over = {"question": "Is it safe?", "history": ["What is GMP?"] * 4}
+        assert small.post("/ask", json=over).status_code == 422
+        assert small.post("/ask", json={"question": "x" * 301}).status_code == 422
+
+
 def test_rate_limit_answers_429_with_retry_after(seed_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     with make_client(seed_index, embedder, rate_limit=3) as limited:
         assert all(limited.get("/").status_code == 200 for _ in range(5))  # reading is free
