@@ -438,14 +438,22 @@ def parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="measure answers on question files")
     _common(evaluate)
-    evaluate.add_argument("--questions", nargs="+", required=True, metavar="FILE")
+    evaluate.add_argument(
+        "--questions",
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="question files, one JSON object per line (form: ../shared/README.md)",
+    )
     evaluate.add_argument(
         "--mode",
         choices=["fused", "dense", "bm25", "all"],
         default="all",
         help="retrieval to measure (default: all three)",
     )
-    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument(
+        "--json", action="store_true", help="print every metric as JSON, not_covered_outside too"
+    )
     evaluate.add_argument("--scorer", type=Path, help="scorer file (default: the packaged one)")
     evaluate.set_defaults(run=cmd_eval)
 

@@ -89,7 +89,11 @@ def fold(text: str) -> str:
 def load_questions(path: Path) -> list[Question]:
     """Read a question file (one JSON object per line)."""
     questions = []
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalError(f"{path}: cannot read the question file ({exc})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:

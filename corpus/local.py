@@ -101,7 +101,9 @@ def load_jsonl(path: Path, warn: Warn) -> list[Document]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DocumentError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                raise DocumentError(
+                    f"{path}:{number}: not valid JSON ({exc.msg} column {exc.colno})"
+                ) from None
             doc = _jsonl_document(path, number, record, warn)
             if doc is not None:
                 digest = hashlib.sha256(line.rstrip("\r\n").encode("utf-8")).hexdigest()

@@ -26,8 +26,18 @@ def test_malformed_jsonl_is_reported_with_file_and_line(tmp_path: Path, capsys) 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "text": "ok"}\nnot json\n')
     code = cli.main(["build", "--no-sources", "--docs", str(bad), "--index", str(tmp_path / "i")])
-    assert code == 2 and "bad.jsonl:2" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and "bad.jsonl:2" in err and "column 1)" in err
     assert not (tmp_path / "i" / "CURRENT").exists()
+
+
+def test_eval_with_a_missing_question_file_is_one_line_and_exit_2(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys, seed_index: Path
+) -> None:
+    missing = tmp_path / "none.jsonl"
+    code = cli.main(["eval", "--index", str(seed_index), "--questions", str(missing)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and "none.jsonl" in err and "Traceback" not in err
 
 
 def test_build_ask_and_eval_round_trip(tmp_path: Path, capsys, shared: Path) -> None:  # type: ignore[no-untyped-def]
