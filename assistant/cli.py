@@ -443,7 +443,7 @@ def parser() -> argparse.ArgumentParser:
         nargs="+",
         required=True,
         metavar="FILE",
-        help="question files: one JSON object per line (id, question, history, expect, gold, gold_ids)",
+        help="question files, a JSON object per line (id, question, history, expect, gold_ids)",
     )
     evaluate.add_argument(
         "--mode",
