@@ -159,6 +159,21 @@ def test_keyboard_only_use_and_visible_focus(page, base_url: str) -> None:  # ty
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
+def test_a_question_that_cannot_be_sent_stays_in_the_box(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base_url)
+    question = "My mum has MS and a clinic abroad offers stem cells. Is that safe?"
+    page.route("**/turn", lambda route: route.abort())  # the connection drops
+    page.get_by_label("Your question").fill(question)
+    page.keyboard.press("Enter")
+    notice = page.locator("#thread .notice").last
+    notice.wait_for(timeout=20_000)
+    assert "no connection to the server" in notice.inner_text()
+    assert page.get_by_label("Your question").input_value() == question
+    page.unroute("**/turn")
+    ask(page, "What does GMP mean?")  # answered: the box is emptied
+    assert page.get_by_label("Your question").input_value() == ""
+
+
 def test_script_sends_no_more_history_than_the_server_allows(
     index_dir: Path,
     embedder,  # type: ignore[no-untyped-def]

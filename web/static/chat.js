@@ -26,7 +26,12 @@
     body.append("question", question);
     history.forEach(function (q) { body.append("history", q); });
     setBusy(true);
+    var answered = false;  // the box is emptied only once an answer is shown
     return fetch("/turn", { method: "POST", body: body, credentials: "same-origin" })
+      .catch(function () {  // no response at all: offline, or the server is down
+        throw new Error("The question could not be sent: there is no connection to the " +
+          "server. Please check your connection and try again.");
+      })
       .then(function (response) {
         if (response.status === 429) {
           throw new Error("Too many questions at once. Please wait a minute and try again.");
@@ -42,7 +47,10 @@
         var turn = holder.firstElementChild;
         if (!turn) { throw new Error("The answer could not be shown."); }
         thread.appendChild(turn);
-        if (result.ok && turn.getAttribute("data-status") !== "error") { history.push(question); }
+        if (result.ok && turn.getAttribute("data-status") !== "error") {
+          history.push(question);
+          answered = true;
+        }
         history = maxHistory > 0 ? history.slice(-maxHistory) : [];
         var heading = turn.querySelector("h2") || turn;
         heading.setAttribute("tabindex", "-1");
@@ -55,7 +63,11 @@
         note.textContent = error.message || "Something went wrong. Please try again.";
         thread.appendChild(note);
       })
-      .finally(function () { setBusy(false); input.value = ""; input.focus(); });
+      .finally(function () {
+        setBusy(false);
+        if (answered) { input.value = ""; }  // a refused or unsent question stays, to retry
+        input.focus();
+      });
   }
 
   form.addEventListener("submit", function (event) {
