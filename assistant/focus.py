@@ -143,7 +143,10 @@ def _scan(
     stems = version.lexical.vocabulary
     corrections: dict[str, str] = {}
     absent: list[tuple[str, int, int]] = []
+    links = [m.span() for m in _LINK.finditer(text)]
     for match in WORD.finditer(text):
+        if any(start <= match.start() < end for start, end in links):
+            continue  # an address is copied, not written: no spelling, no subject
         word = match.group().lower().replace("’", "'")
         if not content_word(word):
             continue
@@ -158,6 +161,7 @@ def _scan(
     return _apply(text, corrections), corrections, absent
 
 
+_LINK = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:^|[.?!:]|\n)\W*$")
 
 

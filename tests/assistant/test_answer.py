@@ -259,6 +259,14 @@ def test_a_message_typed_in_a_hurry_is_read_as_meant(answerer, seed_version) -> 
     assert opening.status == "answered" and "cells from bone marrow" in opening.resolved_query
 
 
+def test_a_web_address_in_a_question_is_left_as_typed(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # "cels" and "tumr" outside an address would be read as "cells" and "tumor"
+    link = "https://www.cels-clinic.example/tumr"
+    answer = answerer.ask(seed_version, f"I read {link} - is stem cell tourism safe?")
+    assert link in answer.resolved_query
+    assert not any(part in link for part in answer.not_covered)
+
+
 def test_spaces_around_a_question_do_not_count_and_accents_are_composed(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]
