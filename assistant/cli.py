@@ -57,6 +57,11 @@ def _query_embedder(settings: Settings) -> Any:
     )
 
 
+def _count(n: int, noun: str) -> str:
+    """`1 document`, `2 documents`."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _progress() -> Callable[[str, int, int], None]:
     from tqdm import tqdm
 
@@ -128,7 +133,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     lower_priority(settings.build_nice)
     documents = _documents(args, settings)
-    print(f"{len(documents)} documents", file=sys.stderr)
+    print(_count(len(documents), "document"), file=sys.stderr)
     torch_model = OnDemand(_embedder)
     # the index's ONNX export once there is one, loaded only if something changed; the
     # first build, which makes the export, embeds with the torch model
@@ -151,8 +156,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"query encoder exported to ONNX: {exported.parent}", file=sys.stderr)
     if report.published:
         print(
-            f"published index version {report.version}: {report.documents} documents, "
-            f"{report.chunks} chunks ({report.embedded} embedded, {report.reused} reused)"
+            f"published index version {report.version}: {_count(report.documents, 'document')}, "
+            f"{_count(report.chunks, 'chunk')} ({report.embedded} embedded, {report.reused} reused)"
         )
     else:
         print(f"index is up to date (version {report.version}); nothing published")
