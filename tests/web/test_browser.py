@@ -132,7 +132,7 @@ def test_deep_link_opens_the_source_at_the_sentence(page) -> None:  # type: igno
     card = turn.locator("figcaption.card", has_text="Lung trial news")
     assert "Patient charity" in card.inner_text() and "Lung Charity" in card.inner_text()
     # screen readers list links by name: each names its source
-    link = card.get_by_role("link", name="Open the source at this passage: Lung trial news")
+    link = card.get_by_role("link", name="Open the source at this passage — Lung trial news")
     assert "#:~:text=" in str(link.get_attribute("href"))
     with page.context.expect_page() as opened:
         link.click()
