@@ -39,7 +39,7 @@ install: $(STAMP)
 # fetch fails; the server still starts and says what to do.
 serve: install
 	$(BIN)/stemcell-qa refresh --data-dir $(DATA) --index $(INDEX) $(foreach d,$(DOCS),--docs $(d)) \
-	  || echo "make serve: no index could be built; the server starts and waits for one (see README)"
+	  || echo "make serve: refresh reported a problem (above); the server starts with the index last published, or waits for one (see README)"
 	$(BIN)/stemcell-qa serve --data-dir $(DATA) --index $(INDEX) --host $(HOST) --port $(PORT) --workers $(WORKERS) --allow-empty \
 	  $(foreach d,$(DOCS),--docs $(d)) $(if $(DOCS),--watch) --refresh-every $(REFRESH_EVERY)
 

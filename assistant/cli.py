@@ -110,6 +110,13 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             "no source could be fetched and none was fetched before (offline?); "
             "run with network access, or index local files with --docs PATH"
         )
+    if failed:  # the rest is usable, but whoever runs this on a schedule must hear of it
+        print(
+            f"stemcell-qa: {_count(len(failed), 'source')} of {len(outcomes)} could not be "
+            "fetched; earlier snapshots are used where there are any (exit 1)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -165,15 +172,18 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    """Fetch, then build (publishing only when something changed)."""
+    """Fetch, then build (publishing only when something changed). Exit 1 when the build
+    went ahead although some sources could not be fetched."""
+    fetched = 0
     if not args.no_sources:
         try:
-            cmd_fetch(args)
+            fetched = cmd_fetch(args)
         except UserError as exc:
             if not args.docs:
                 raise
             _warn(str(exc))
-    return cmd_build(args)
+            fetched = 1
+    return max(cmd_build(args), fetched)
 
 
 def _load(settings: Settings) -> tuple[Any, Any]:

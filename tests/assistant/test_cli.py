@@ -31,6 +31,20 @@ def test_malformed_jsonl_is_reported_with_file_and_line(tmp_path: Path, capsys) 
     assert not (tmp_path / "i" / "CURRENT").exists()
 
 
+def test_refresh_that_cannot_fetch_a_source_still_builds_and_exits_1(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys, shared: Path
+) -> None:
+    manifest = tmp_path / "sources.toml"  # nothing listens on port 9 of loopback
+    manifest.write_text('[[source]]\nid = "gone"\nurl = "http://127.0.0.1:9/x"\nkind = "other"\n')
+    index = tmp_path / "i"
+    args = ["refresh", "--sources", str(manifest), "--data-dir", str(tmp_path / "data")]
+    args += ["--docs", str(shared.joinpath(*SEED_PARTS)), "--index", str(index)]
+    assert cli.main(args) == 1
+    captured = capsys.readouterr()
+    assert "published index version" in captured.out and (index / "CURRENT").exists()
+    assert "no source could be fetched" in captured.err  # and the exit code says so too
+
+
 def test_eval_with_a_missing_question_file_is_one_line_and_exit_2(  # type: ignore[no-untyped-def]
     tmp_path: Path, capsys, seed_index: Path
 ) -> None:
