@@ -134,6 +134,9 @@ def extract_html(raw: bytes | str, meta: Meta) -> Document:
         favor_precision=True,
         with_metadata=True,
         url=meta.url,
+        # a date only from the page's own markup (meta tags, <time>): the free-text search
+        # also reads "Copyright 2025" in a footer as a publication date
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if not xml:
         raise ExtractError(f"{meta.source_id}: no main text found in the HTML")

@@ -47,6 +47,15 @@ def test_html_extraction_keeps_article_and_drops_boilerplate() -> None:
     section = next(s for s in doc.sections if s.title == "What happened to the patients")
     assert "followed for two years" in doc.text[section.start : section.end]
     assert doc.text[section.start : section.end].startswith("What happened to the patients")
+    assert doc.published == "2025-03-04"
+
+
+def test_a_copyright_year_is_not_a_publication_date() -> None:
+    undated = BOILERPLATE_HTML.replace(
+        '<meta property="article:published_time" content="2025-03-04">', ""
+    ).replace("Terms and conditions.", "Copyright 2024 Breathing Charity. Terms and conditions.")
+    doc = extract_html(undated.encode(), Meta(source_id="lung", url="https://x.org/a"))
+    assert "infused mesenchymal stem cells" in doc.text and doc.published is None
 
 
 def test_plain_text_keeps_curly_quotes_and_drops_the_sources_list(shared: Path) -> None:
