@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.followup import ResolvedQuery, asked_part, occurs
+from assistant.followup import ResolvedQuery, asked_part, occurs, opening_length
 from index.embed import Embedder
 from index.lexical import tokenize, tokenize_word
 from index.store import IndexVersion
@@ -78,8 +78,10 @@ def analyse(
     settings: FocusSettings,
 ) -> Analysis:
     """Spell-fix, embed and weigh the question (one `encode` call)."""
-    text, corrections, absent = _scan(version, query.text)
     turn_offset = len(query.text) - len(query.focus)
+    # "go back to ..." points at the conversation: its words are no subject to weigh
+    opening = (turn_offset, turn_offset + opening_length(query.focus))
+    text, corrections, absent = _scan(version, query.text, skip=opening)
     # the words that choose the quotes: this turn's question(s), not earlier turns or the
     # personal story around them
     question_part = asked_part(query.focus)
@@ -136,17 +138,17 @@ def analyse(
 
 
 def _scan(
-    version: IndexVersion, text: str
+    version: IndexVersion, text: str, skip: tuple[int, int] = (0, 0)
 ) -> tuple[str, dict[str, str], list[tuple[str, int, int]]]:
     """Retrieval text with spelling variants applied, the variants, and the absent words
-    (as written, with their offsets in `text`)."""
+    (as written, with their offsets in `text`); words starting in `skip` are passed over."""
     stems = version.lexical.vocabulary
     corrections: dict[str, str] = {}
     absent: list[tuple[str, int, int]] = []
-    links = [m.span() for m in _LINK.finditer(text)]
+    links = [m.span() for m in _LINK.finditer(text)] + [skip]
     for match in WORD.finditer(text):
         if any(start <= match.start() < end for start, end in links):
-            continue  # an address is copied, not written: no spelling, no subject
+            continue  # an address is copied, not written; an opening names no subject
         word = match.group().lower().replace("’", "'")
         if not content_word(word):
             continue

@@ -35,7 +35,8 @@ _ANAPHORA = frozenset(
 # Openings that continue the previous turn ("and what about lung disease?").
 _CONTINUATION = (
     r"^\s*(and|but|also|so|then|what about|how about|what else|anything else|any other|"
-    r"why not|how so|what if|tell me more|more about|go on)\b"
+    r"why not|how so|what if|tell me more|more about|go on|(?:go|going|come|coming) back to|"
+    r"back to the)\b"
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # Question and function words that name no subject.
@@ -187,13 +188,20 @@ def without_questions_on(message: str, terms: list[str]) -> str | None:
     return " ".join(kept)
 
 
+def opening_length(question: str, settings: FollowupSettings | None = None) -> int:
+    """How many characters of the question are a continuation opening ("go back to"): words
+    that point at the conversation, not at a subject. 0 when it opens otherwise."""
+    opening = re.match((settings or FollowupSettings()).continuation, question, re.IGNORECASE)
+    return opening.end() if opening else 0
+
+
 def dangling(question: str, settings: FollowupSettings | None = None) -> bool:
     """True when the question points back ("How many patients were in it?") and names too
     little of its own to be answered without the earlier turn it points to."""
     s = settings or FollowupSettings()
-    opening = re.match(s.continuation, question, re.IGNORECASE)
+    opening = opening_length(question, s)
     # the opening names nothing either: "tell me more" has no subject words of its own
-    tokens = words(question[opening.end() :] if opening else question)
+    tokens = words(question[opening:])
     points_back = bool(opening) or any(t in s.anaphora for t in tokens)
     return points_back and len(_subject_words(tokens, s)) < s.min_subject_words
 

@@ -249,6 +249,16 @@ def test_a_follow_up_that_names_nothing_is_answered_with_the_earlier_turn(
     assert not any("Across 26 studies" in s.text for s in alone.answer)
 
 
+def test_going_back_to_an_earlier_subject_is_not_a_subject_the_sources_lack(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    history = ["Are stem cell treatments safe for spinal cord injury?", "what about lung disease?"]
+    answer = answerer.ask(seed_version, "go back to the spinal cord one", history)
+    assert answer.used_history and "back" not in answer.not_covered
+    assert answer.status == "answered" and "spinal cord" in answer.answer[0].text
+
+
 def test_a_message_typed_in_a_hurry_is_read_as_meant(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
     # "efects" and "cels": a patient's typos, not subjects the sources lack
     answer = answerer.ask(seed_version, "whats the side efects of stem cels")

@@ -13,6 +13,7 @@ from assistant.followup import depends_on_history, resolve, without_questions_on
         "Why?",
         "tell me more",  # chat's commonest follow-up: "tell" is not a subject no source covers
         "Go on, more about the risks please",
+        "go back to the spinal cord one",  # names a subject, yet points at an earlier turn
     ],
 )
 def test_questions_that_point_back_depend_on_history(question: str) -> None:
@@ -25,6 +26,7 @@ def test_questions_that_point_back_depend_on_history(question: str) -> None:
         "Can stem cells cause tumors?",
         "What is stem cell tourism?",
         "Are stem cell injections at a private clinic dangerous?",
+        "Back to work after a stem cell procedure: how soon?",
     ],
 )
 def test_self_contained_questions_stand_alone(question: str) -> None:
