@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from assistant.answer import source_info
 from web.deps import AnswererDep, LiveDep, SettingsDep, VersionDep
@@ -24,8 +24,18 @@ router = APIRouter()
 log = logging.getLogger("stemcell_qa.questions")
 PATHS = {"/ask", "/sources", "/healthz", "/readyz"}
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorOut} for code in (400, 413, 422, 429, 503)
+    code: {"model": ErrorOut} for code in (400, 413, 415, 422, 429, 503)
 }
+
+
+def _json_body(request: Request) -> None:
+    """A body sent as form data or plain text would fail validation as "not an object", which
+    does not say what to change."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise HTTPException(
+            415, f"send the question as JSON with Content-Type: application/json (got {kind!r})"
+        )
 
 
 def _answer(
@@ -40,7 +50,9 @@ def _answer(
     return answer_out(answerer.ask(version, question, history))
 
 
-@router.post("/ask", response_model=AnswerOut, responses=_ERRORS)
+@router.post(
+    "/ask", response_model=AnswerOut, responses=_ERRORS, dependencies=[Depends(_json_body)]
+)
 def ask(
     body: AskRequest, answerer: AnswererDep, version: VersionDep, settings: SettingsDep
 ) -> AnswerOut:

@@ -98,6 +98,22 @@ def test_invalid_json_and_oversized_body_are_4xx(client: TestClient) -> None:
     assert big.status_code == 413 and "bytes" in big.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [(b'{"question": "Is it safe?"}', "text/plain"), (b"question=Is+it+safe", None)],
+)
+def test_a_body_that_is_not_sent_as_json_is_told_so(
+    client: TestClient, body: bytes, kind: str | None
+) -> None:
+    headers = {"content-type": kind} if kind else {}
+    response = client.post("/ask", content=body, headers=headers)
+    assert response.status_code == 415 and "application/json" in response.json()["detail"]
+    sent = client.post(
+        "/ask", content=body, headers={"content-type": "application/json; charset=utf-8"}
+    )
+    assert sent.status_code in (200, 422)  # JSON: answered, or refused for what it holds
+
+
 def test_markup_in_question_is_echoed_as_json_text_only(client: TestClient) -> None:
     payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     response = client.post("/ask", json={"question": payload})
