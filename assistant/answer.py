@@ -27,6 +27,7 @@ from assistant.followup import (
     ResolvedQuery,
     dangling,
     resolve,
+    to_the_assistant,
     without_questions_on,
 )
 from assistant.links import deep_link
@@ -233,6 +234,8 @@ class Answerer:
         timings: dict[str, float],
     ) -> Scored | None:
         s, model = self.settings, self.scorer
+        if to_the_assistant(question, s.followup):
+            return None  # "Are you a doctor?": no quote answers that, whatever came before
         clock = time.perf_counter()
         analysis = analyse(version, self.embedder, query, s.focus)
         timings["embed"] = _lap(clock)

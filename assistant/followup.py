@@ -188,6 +188,21 @@ def without_questions_on(message: str, terms: list[str]) -> str | None:
     return " ".join(kept)
 
 
+# Words that address the assistant rather than name anything in the sources.
+_YOU = frozenset(["you", "u", "your", "yourself", "ya"])
+
+
+def to_the_assistant(question: str, settings: FollowupSettings | None = None) -> bool:
+    """True for a message about the assistant or the chat, not the sources ("Are you a
+    doctor?", "what are you?", "can you help me?"): it says "you" and names fewer subject
+    words than a question that stands alone needs. "Can you tell me if stem cells cause
+    tumours?" names its subject and is asked as usual."""
+    s = settings or FollowupSettings()
+    tokens = words(question)
+    subject = [t for t in _subject_words(tokens, s) if t not in _YOU]
+    return any(t in _YOU for t in tokens) and len(subject) < s.min_subject_words
+
+
 def opening_length(question: str, settings: FollowupSettings | None = None) -> int:
     """How many characters of the question are a continuation opening ("go back to"): words
     that point at the conversation, not at a subject. 0 when it opens otherwise."""

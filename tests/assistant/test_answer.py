@@ -249,6 +249,15 @@ def test_a_follow_up_that_names_nothing_is_answered_with_the_earlier_turn(
     assert not any("Across 26 studies" in s.text for s in alone.answer)
 
 
+@pytest.mark.parametrize("history", [[], ["What is stem cell tourism?"]])
+def test_a_question_about_the_assistant_gets_no_quotes(answerer, seed_version, history) -> None:  # type: ignore[no-untyped-def]
+    for question in ("Are you a doctor?", "what are you?", "can you help me?"):
+        answer = answerer.ask(seed_version, question, history)
+        assert answer.status == "no_answer" and not answer.answer and not answer.not_covered
+    asked = answerer.ask(seed_version, "Can you tell me if stem cells cause tumours?", history)
+    assert asked.status == "answered"
+
+
 def test_going_back_to_an_earlier_subject_is_not_a_subject_the_sources_lack(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]
