@@ -209,7 +209,11 @@ def build(
     """Build and publish a version; unchanged input publishes nothing unless `force`."""
     settings = settings or BuildSettings()
     if not documents:
-        raise BuildError("no documents to index; nothing was published (check --docs and fetch)")
+        served = store.current_name(index_dir)
+        kept = f"; version {served}, built before, is still published" if served else ""
+        raise BuildError(
+            f"no documents to index; nothing was published{kept} (check --docs and fetch)"
+        )
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
     with store.build_lock(index_dir):
         chunks = _chunks(index_dir, documents, settings, progress)

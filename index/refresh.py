@@ -112,6 +112,10 @@ class Refresher:
         else:
             self.last_error = None
             _log_report(why, report, time.monotonic() - began)
+        try:
+            store.record_rebuild_error(self.plan.index_dir, self.last_error)
+        except OSError as exc:
+            log.warning("refresh: could not record the rebuild's outcome for /readyz: %s", exc)
         self.runs += 1
         return report
 

@@ -199,6 +199,29 @@ def publish(index_dir: Path, staging: Path, name: str) -> None:
     _fsync_dir(index_dir)
 
 
+REBUILD_ERROR = "REBUILD_ERROR"
+
+
+def record_rebuild_error(index_dir: Path, message: str | None) -> None:
+    """Note why the latest background rebuild failed (None: it went well) beside `CURRENT`,
+    where every server process reading this index finds it (`/readyz`)."""
+    path = index_dir / REBUILD_ERROR
+    if message is None:
+        path.unlink(missing_ok=True)
+        return
+    staged = index_dir / f".{REBUILD_ERROR}.tmp"
+    staged.write_text(message[:2000] + "\n", encoding="utf-8")
+    os.replace(staged, path)
+
+
+def rebuild_error(index_dir: Path) -> str | None:
+    """Why the latest background rebuild failed, or None."""
+    try:
+        return (index_dir / REBUILD_ERROR).read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _fsync_dir(path: Path) -> None:
     """Flush a directory's entries (new, renamed or removed names) to disk."""
     fd = os.open(path, os.O_RDONLY)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from assistant.answer import source_info
+from index.store import rebuild_error
 from web.deps import AnswererDep, LiveDep, SettingsDep, VersionDep
 from web.schemas import (
     QUESTION_CAP,
@@ -94,4 +95,5 @@ def readyz(version: VersionDep, live: LiveDep) -> ReadyOut:
         chunks=len(version.chunks),
         built_at=version.manifest.get("built_at"),
         last_reload_error=live.last_error,
+        last_rebuild_error=rebuild_error(live.index_dir),
     )

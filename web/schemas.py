@@ -117,6 +117,12 @@ class ReadyOut(BaseModel):
         description="why the latest check for a newly published index version failed (the "
         "version above is still served); null when the check went well"
     )
+    last_rebuild_error: str | None = Field(
+        default=None,
+        description="why the latest background rebuild (`serve --watch` or `--refresh-every`) "
+        "failed, e.g. no documents left to index: the version above, built before, is still "
+        "served; null when it went well or none has run",
+    )
 
 
 class ErrorOut(BaseModel):

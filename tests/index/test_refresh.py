@@ -151,6 +151,8 @@ def test_a_failed_rebuild_keeps_the_served_version_and_the_job_alive(
     wait_for(lambda: refresher.runs >= 2)
     assert refresher.last_error is not None and "a.jsonl:1: not valid JSON" in refresher.last_error
     assert store.current_name(plan.index_dir) == served
+    # beside CURRENT, for /readyz in every server process
+    assert "not valid JSON" in str(store.rebuild_error(plan.index_dir))
     assert any(
         "failed" in r.message and f"still serving version {served}" in r.message
         for r in caplog.records
@@ -159,6 +161,7 @@ def test_a_failed_rebuild_keeps_the_served_version_and_the_job_alive(
     wait_for(  # the job lives on
         lambda: refresher.last_error is None and store.current_name(plan.index_dir) != served
     )
+    wait_for(lambda: store.rebuild_error(plan.index_dir) is None)
 
 
 def test_an_embedder_crash_is_logged_not_raised(tmp_path: Path) -> None:

@@ -145,6 +145,24 @@ def test_health_ready_and_sources(client: TestClient, seed_version) -> None:  # 
     assert sources[0]["title"] == "Are Stem Cell Products Safe?"
 
 
+def test_readyz_says_why_the_latest_background_rebuild_failed(  # type: ignore[no-untyped-def]
+    seed_index: Path, embedder, tmp_path: Path
+) -> None:
+    import shutil
+
+    from index.store import record_rebuild_error
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    with make_client(index, embedder) as served:
+        assert served.get("/readyz").json()["last_rebuild_error"] is None
+        record_rebuild_error(index, "BuildError: no documents to index; nothing was published")
+        ready = served.get("/readyz").json()
+        assert ready["status"] == "ready" and "no documents" in ready["last_rebuild_error"]
+        record_rebuild_error(index, None)
+        assert served.get("/readyz").json()["last_rebuild_error"] is None
+
+
 def test_openapi_schema_describes_ask(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     ask = schema["paths"]["/ask"]["post"]
