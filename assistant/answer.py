@@ -21,10 +21,11 @@ from assistant.features import (
     question_features,
     sentence_candidates,
 )
-from assistant.focus import Analysis, FocusSettings, analyse, not_covered
+from assistant.focus import Analysis, FocusSettings, analyse, not_covered, without_links
 from assistant.followup import (
     FollowupSettings,
     ResolvedQuery,
+    about_the_sources,
     dangling,
     resolve,
     to_the_assistant,
@@ -158,21 +159,30 @@ class Answerer:
         """Answer `question` (a follow-up of `history`) from `version`."""
         question, turns = validate(question, history, self.settings)
         timings: dict[str, float] = {}
-        scored = self.score(version, question, turns, mode, timings)
+        # what is said to the assistant ("Are you a doctor?") names nothing in the sources:
+        # it neither chooses quotes nor carries into a follow-up
+        f = self.settings.followup
+        asked = about_the_sources(question, f)
+        turns = [t for t in turns if not to_the_assistant(t, f)]
+        scored = self.score(version, asked, turns, mode, timings)
         clock = time.perf_counter()
-        answer = self.respond(version, question, scored)
+        answer = self.respond(version, asked, scored)
         timings["compose"] = _lap(clock)
         if (
             answer.status == "no_answer"
             and answer.not_covered
-            and (rest := without_questions_on(question, list(answer.not_covered)))
+            and (rest := without_questions_on(asked, list(answer.not_covered)))
         ):
             # Several questions, some on what no source covers ("... Is there a trial in
             # Australia I could join?"): answer the others, still naming what is not covered.
             partial = self.respond(version, rest, self.score(version, rest, turns, mode, {}))
             if partial.status == "answered":
-                answer = replace(partial, question=question, not_covered=answer.not_covered)
-        return replace(answer, timings_ms={k: round(v * 1000, 2) for k, v in timings.items()})
+                answer = replace(partial, not_covered=answer.not_covered)
+        return replace(
+            answer,
+            question=question,
+            timings_ms={k: round(v * 1000, 2) for k, v in timings.items()},
+        )
 
     def respond(self, version: IndexVersion, question: str, scored: Scored | None) -> Answer:
         """The answer (or honest no-answer) for a scored question: no answer when a word the
@@ -239,8 +249,11 @@ class Answerer:
         clock = time.perf_counter()
         analysis = analyse(version, self.embedder, query, s.focus)
         timings["embed"] = _lap(clock)
-        if not query.uses_history and (not tokenize(question) or dangling(question, s.followup)):
-            return None  # only stop words, or "it" with no earlier turn to say what it is
+        if not query.uses_history and (
+            not tokenize(without_links(question)) or dangling(question, s.followup)
+        ):
+            # only stop words or a web address, or "it" with no earlier turn to say what it is
+            return None
         clock = time.perf_counter()
         mode = mode or s.mode
         hits = retrieve(

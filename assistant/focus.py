@@ -163,7 +163,7 @@ def _scan(
     return _apply(text, corrections), corrections, absent
 
 
-_LINK = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_LINK = re.compile(r"(\b(?:https?://|www\.)\S+)", re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:^|[.?!:]|\n)\W*$")
 
 
@@ -177,9 +177,17 @@ def _name_like(text: str, match: re.Match[str]) -> bool:
 
 
 def _apply(text: str, corrections: dict[str, str]) -> str:
+    """`text` with each written form replaced by its variant, outside web addresses."""
+    parts = _LINK.split(text)  # prose, address, prose, ...: the pattern captures the address
     for written, variant in corrections.items():
-        text = re.sub(rf"(?<!\w){re.escape(written)}(?!\w)", variant, text)
-    return text
+        pattern = rf"(?<!\w){re.escape(written)}(?!\w)"
+        parts = [p if i % 2 else re.sub(pattern, variant, p) for i, p in enumerate(parts)]
+    return "".join(parts)
+
+
+def without_links(text: str) -> str:
+    """`text` without its web addresses."""
+    return "".join(_LINK.split(text)[::2])
 
 
 def _probes(

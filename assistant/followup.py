@@ -35,7 +35,7 @@ _ANAPHORA = frozenset(
 # Openings that continue the previous turn ("and what about lung disease?").
 _CONTINUATION = (
     r"^\s*(and|but|also|so|then|what about|how about|what else|anything else|any other|"
-    r"why not|how so|what if|tell me more|more about|go on|(?:go|going|come|coming) back to|"
+    r"why not|how so|what if|tell me more|more about|go on|(?:go|going|come|coming) back(?: to)?|"
     r"back to the)\b"
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
@@ -201,6 +201,14 @@ def to_the_assistant(question: str, settings: FollowupSettings | None = None) ->
     tokens = words(question)
     subject = [t for t in _subject_words(tokens, s) if t not in _YOU]
     return any(t in _YOU for t in tokens) and len(subject) < s.min_subject_words
+
+
+def about_the_sources(message: str, settings: FollowupSettings | None = None) -> str:
+    """The message without its sentences addressed to the assistant ("Are you a doctor? Do
+    stem cells cause tumours?" asks the second), when another sentence remains."""
+    sentences = sentences_of(message)
+    kept = [t for t in sentences if not to_the_assistant(t, settings)]
+    return " ".join(kept) if kept and len(kept) < len(sentences) else message
 
 
 def opening_length(question: str, settings: FollowupSettings | None = None) -> int:

@@ -102,7 +102,8 @@ def load_jsonl(path: Path, warn: Warn) -> list[Document]:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DocumentError(
-                    f"{path}:{number}: not valid JSON ({exc.msg} column {exc.colno})"
+                    f"{path}:{number}: not valid JSON "
+                    f"({exc.msg.removesuffix(' at')} at column {exc.colno})"
                 ) from None
             doc = _jsonl_document(path, number, record, warn)
             if doc is not None:

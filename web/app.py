@@ -134,6 +134,9 @@ def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
         ask["question"]["maxLength"] = settings.max_question_chars
         ask["history"]["maxItems"] = settings.max_history
         ask["history"]["items"]["maxLength"] = settings.max_question_chars
+        for parameter in schema["paths"]["/ask"]["get"]["parameters"]:
+            if parameter["name"] == "q":
+                parameter["schema"]["maxLength"] = settings.max_question_chars
         app.openapi_schema = schema
     return app.openapi_schema
 

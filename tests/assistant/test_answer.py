@@ -181,7 +181,7 @@ def test_british_spelling_paraphrase_finds_its_sentence(answerer, seed_version) 
 
 @pytest.mark.parametrize(
     "question",
-    ["?!", "what is it", "the and of", "...", "tell me more"],  # no earlier turn
+    ["?!", "what is it", "the and of", "...", "tell me more", "go back"],  # no earlier turn
 )
 def test_stop_words_or_punctuation_get_no_answer_and_nothing_missing(
     answerer,
@@ -256,6 +256,15 @@ def test_a_question_about_the_assistant_gets_no_quotes(answerer, seed_version, h
         assert answer.status == "no_answer" and not answer.answer and not answer.not_covered
     asked = answerer.ask(seed_version, "Can you tell me if stem cells cause tumours?", history)
     assert asked.status == "answered"
+    # said beside a real question, or earlier in the chat, it chooses nothing
+    both = answerer.ask(seed_version, "Are you a doctor? Do stem cells cause tumours?", history)
+    assert both.status == "answered" and "Doctors" not in both.answer[0].text
+    assert both.question == "Are you a doctor? Do stem cells cause tumours?"
+    after = answerer.ask(seed_version, "and is it safe?", [*history, "Are you a doctor?"])
+    assert (
+        after.resolved_query
+        == answerer.ask(seed_version, "and is it safe?", history).resolved_query
+    )
 
 
 def test_going_back_to_an_earlier_subject_is_not_a_subject_the_sources_lack(
@@ -279,11 +288,13 @@ def test_a_message_typed_in_a_hurry_is_read_as_meant(answerer, seed_version) -> 
 
 
 def test_a_web_address_in_a_question_is_left_as_typed(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
-    # "cels" and "tumr" outside an address would be read as "cells" and "tumor"
+    # "cels" and "tumr" outside an address are read as "cells" and "tumor"; inside, left be
     link = "https://www.cels-clinic.example/tumr"
-    answer = answerer.ask(seed_version, f"I read {link} - is stem cell tourism safe?")
-    assert link in answer.resolved_query
+    answer = answerer.ask(seed_version, f"I read {link} - is stem cell tourism safe for cels?")
+    assert link in answer.resolved_query and answer.resolved_query.endswith("for cells?")
     assert not any(part in link for part in answer.not_covered)
+    only_a_link = answerer.ask(seed_version, "https://www.cancer.gov/types/myeloma")
+    assert only_a_link.status == "no_answer" and not only_a_link.answer
 
 
 def test_spaces_around_a_question_do_not_count_and_accents_are_composed(

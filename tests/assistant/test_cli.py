@@ -27,7 +27,7 @@ def test_malformed_jsonl_is_reported_with_file_and_line(tmp_path: Path, capsys) 
     bad.write_text('{"id": "a", "text": "ok"}\nnot json\n')
     code = cli.main(["build", "--no-sources", "--docs", str(bad), "--index", str(tmp_path / "i")])
     err = capsys.readouterr().err
-    assert code == 2 and "bad.jsonl:2" in err and "column 1)" in err
+    assert code == 2 and "bad.jsonl:2" in err and "at column 1)" in err
     assert not (tmp_path / "i" / "CURRENT").exists()
 
 

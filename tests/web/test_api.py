@@ -175,6 +175,8 @@ def test_openapi_schema_states_the_configured_limits(seed_index: Path, embedder)
         question, history = fields["properties"]["question"], fields["properties"]["history"]
         assert (question["maxLength"], history["maxItems"]) == (300, 3)
         assert history["items"]["maxLength"] == 300
+        get = small.get("/openapi.json").json()["paths"]["/ask"]["get"]["parameters"]
+        assert next(p for p in get if p["name"] == "q")["schema"]["maxLength"] == 300
         # the limits the schema states are the ones the server keeps
         at_limit = {"question": "Is it safe?", "history": ["What is GMP?"] * 3}
         assert small.post("/ask", json=at_limit).status_code == 200
