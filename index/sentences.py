@@ -30,7 +30,9 @@ class SentenceSettings:
     # resource.", "Click the "start" button to play the animation.") answer nothing, and the
     # link or button they name is not shown beside a quote. 28 of MedQuAD topical's 68,471
     # sentences; "a clicking sound in the jaw" or "a click on opening the mouth" is not one.
-    page_instruction: str = r"\bclick here\b|(?:^\W*|\bplease\s+|,\s*)click\s+(?:on|the)\b"
+    page_instruction: str = (
+        r"\bclick here(?:\s+to\b|\W*$)|(?:^\W*|\bplease\s+|,\s*)click\s+(?:on|the)\b"
+    )
 
 
 @dataclass(frozen=True)

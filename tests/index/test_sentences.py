@@ -16,6 +16,7 @@ from index.sentences import SentenceSettings, answerable_text
         ("For the list of laboratories doing this test click here.", False),
         ("People with TMJ may hear a clicking sound in the jaw when they chew.", True),
         ("You may hear a click on opening the mouth wide.", True),
+        ("The clinic footer had a click here link for bookings.", True),  # tells, not asks
     ],
 )
 def test_answers_are_statements_about_the_subject(text: str, quotable: bool) -> None:
