@@ -108,7 +108,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     if available == 0:
         raise UserError(
             "no source could be fetched and none was fetched before (offline?); "
-            "run with network access, or index local files with --docs PATH"
+            "run with network access, or index local files with "
+            "`stemcell-qa build --no-sources --docs PATH`"
         )
     if failed:  # the rest is usable, but whoever runs this on a schedule must hear of it
         print(
@@ -537,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     from corpus.sources import ManifestError
     from corpus.verbatim import VerbatimError
     from index.build import BuildError
+    from index.embed import ModelLoadError
     from index.store import StoreError
 
     args = parser().parse_args(argv)
@@ -554,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         StoreError,
         VerbatimError,
         ValidationError,
+        ModelLoadError,
     ) as exc:
         print(f"stemcell-qa {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -222,6 +222,7 @@ def build(
         manifest = _manifest(documents, chunks, embedder, settings, built_at)
         current = store.current_name(index_dir)
         if not force and _unchanged(index_dir, manifest):
+            store.record_rebuild_error(index_dir, None)  # whatever failed before is behind us
             counts = manifest["counts"]
             return BuildReport(current, False, counts["documents"], len(chunks), 0, len(chunks))
         cache = EmbeddingCache(index_dir / "embeddings.sqlite", embedder.dim)
@@ -229,6 +230,7 @@ def build(
         try:
             parts = _parts(documents, chunks, encoder, settings)
             name = _write_and_publish(index_dir, manifest, documents, chunks, parts, built_at)
+            store.record_rebuild_error(index_dir, None)
             cache.retain(encoder.keys)
         finally:
             cache.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,9 +89,17 @@ class Refresher:
     """Runs `rebuild` in a background thread: once at start, every `plan.every` seconds (with
     a fetch) and after local files change (`plan.watch`). One rebuild at a time."""
 
-    def __init__(self, plan: RefreshPlan, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        plan: RefreshPlan,
+        embedder: Embedder,
+        export: Callable[[Path], object] | None = None,
+    ) -> None:
         self.plan = plan
         self.embedder = embedder
+        # makes the ONNX query encoders (index/onnx.py) after a build when there are none, as
+        # `stemcell-qa build` does: servers started later answer with them, not torch
+        self.export = export
         self.runs = 0  # completed rebuild attempts, failed ones included
         self.last_error: str | None = None
         self._stop = threading.Event()
@@ -112,12 +121,31 @@ class Refresher:
         else:
             self.last_error = None
             _log_report(why, report, time.monotonic() - began)
+            self._export()
         try:
             store.record_rebuild_error(self.plan.index_dir, self.last_error)
         except OSError as exc:
             log.warning("refresh: could not record the rebuild's outcome for /readyz: %s", exc)
         self.runs += 1
         return report
+
+    def _export(self) -> None:
+        from index.onnx import KINDS, encoder_path
+
+        index_dir = self.plan.index_dir
+        if self.export is None or all(encoder_path(index_dir, k).exists() for k in KINDS):
+            return
+        try:
+            made = self.export(index_dir)
+        except Exception:  # a server outlives a failed export: it keeps answering with torch
+            log.exception("refresh: exporting the ONNX query encoder failed")
+            return
+        if made:
+            log.info(
+                "refresh: exported the ONNX query encoder to %s; this server keeps its "
+                "encoder, a restarted one answers with the export",
+                index_dir / "encoders",
+            )
 
     def _work(self) -> None:
         lower_priority(self.plan.nice, thread_only=True)  # requests come first

@@ -68,7 +68,7 @@ def create_app(
             from index.onnx import for_builds
             from index.refresh import Refresher
 
-            background = Refresher(refresh, for_builds(model))
+            background = Refresher(refresh, for_builds(model), _exporter(model))
             background.start()
         app.state.refresher = background
         undo_logging = _private_logging(settings.log_questions)
@@ -105,6 +105,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    # the page's privacy line must match what the server does (STEMCELL_QA_LOG_QUESTIONS)
+    app.state.templates.env.globals["log_questions"] = settings.log_questions
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -121,6 +123,17 @@ def create_app(
     _errors(app)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
+
+
+def _exporter(model: Embedder) -> Callable[[Path], object] | None:
+    """What a background rebuild exports the ONNX query encoders with: the torch model this
+    server answers with, when it has no export yet (None otherwise)."""
+    from index.embed import MiniLMEmbedder
+    from index.onnx import export
+
+    if not isinstance(model, MiniLMEmbedder):
+        return None
+    return lambda index_dir: export(index_dir, model)
 
 
 def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:

@@ -16,11 +16,12 @@ async def get_version(request: Request) -> IndexVersion:
     """The index version this request answers from (one reference for the whole request)."""
     version = request.app.state.live.current()
     if version is None:
-        hint = request.app.state.live.last_error or "no index has been built yet"
+        live = request.app.state.live
+        hint = live.last_error or "no index has been built yet"
         raise HTTPException(
             503,
             f"not ready: {hint}. Build one with `make serve DOCS=PATH` or "
-            "`stemcell-qa build --docs PATH`",
+            f"`stemcell-qa build --no-sources --docs PATH --index {live.index_dir}`",
             headers={"Retry-After": "5"},
         )
     return version

@@ -99,14 +99,15 @@ def serve_workers(
     _check_port_free(settings.host, settings.port)
     background = None
     if plan is not None:
-        from index.onnx import build_embedder, for_builds
+        from index.onnx import OnDemand, build_embedder, export, for_builds
         from index.refresh import Refresher
 
         # this process never answers: it loads what builds embed with (the index's export,
         # else the model) only when a rebuild has texts to embed (the workers load their
         # own query encoders)
         builds = build_embedder(settings.index_dir, lambda: for_builds(embedder()))
-        background = Refresher(plan, builds)
+        torch = OnDemand(embedder)  # loaded only if an export has to be made
+        background = Refresher(plan, builds, lambda index_dir: export(index_dir, torch.model()))
         background.start()
     handed = json.dumps(
         {

@@ -22,6 +22,19 @@ def test_missing_index_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:  
     assert err.count("\n") == 0 and "stemcell-qa build" in err and "Traceback" not in err
 
 
+def test_a_missing_query_encoder_asked_for_by_name_is_one_line_and_exit_2(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, seed_index: Path
+) -> None:
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index, ignore=shutil.ignore_patterns("encoders"))
+    monkeypatch.setenv("STEMCELL_QA_QUERY_ENCODER", "int8")
+    assert cli.main(["ask", "Is it safe?", "--index", str(index)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no ONNX query encoder" in err and "Traceback" not in err
+
+
 def test_malformed_jsonl_is_reported_with_file_and_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "text": "ok"}\nnot json\n')

@@ -172,3 +172,33 @@ def test_an_embedder_crash_is_logged_not_raised(tmp_path: Path) -> None:
     assert refresher.run_once(fetch=False, why="test") is None
     assert refresher.last_error == "RuntimeError: simulated crash during embedding"
     assert store.current_name(plan.index_dir) is None
+
+
+def test_a_server_that_builds_its_own_index_also_makes_the_query_encoder(
+    tmp_path: Path,
+) -> None:
+    from index.onnx import KINDS, encoder_path
+
+    docs = tmp_path / "note.txt"
+    docs.write_text("Clinic note\nStem cells were safe in mice over two years.")
+    plan = RefreshPlan(index_dir=tmp_path / "index", docs=(docs,))
+    exported: list[Path] = []
+
+    def export(index_dir: Path) -> Path:  # stands in for index.onnx.export
+        exported.append(index_dir)
+        for kind in KINDS:
+            encoder_path(index_dir, kind).parent.mkdir(parents=True, exist_ok=True)
+            encoder_path(index_dir, kind).write_bytes(b"model")
+        return encoder_path(index_dir)
+
+    refresher = Refresher(plan, FakeEmbedder(), export)
+    assert refresher.run_once(fetch=False, why="start") is not None
+    assert exported == [plan.index_dir]  # as `stemcell-qa build` does after its first build
+    docs.write_text("Clinic note\nStem cells were safe in rats over two years.")
+    assert refresher.run_once(fetch=False, why="local files changed") is not None
+    assert exported == [plan.index_dir]  # made once
+    failing = Refresher(plan, FakeEmbedder(), lambda _: 1 / 0)  # an export that fails
+    for kind in KINDS:
+        encoder_path(plan.index_dir, kind).unlink()
+    docs.write_text("Clinic note\nStem cells were safe in dogs over two years.")
+    assert failing.run_once(fetch=False, why="local files changed") is not None  # logged only

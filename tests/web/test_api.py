@@ -150,7 +150,9 @@ def test_readyz_says_why_the_latest_background_rebuild_failed(  # type: ignore[n
 ) -> None:
     import shutil
 
+    from index.build import build
     from index.store import record_rebuild_error
+    from tests.conftest import seed_documents
 
     index = tmp_path / "index"
     shutil.copytree(seed_index, index)
@@ -161,6 +163,11 @@ def test_readyz_says_why_the_latest_background_rebuild_failed(  # type: ignore[n
         assert ready["status"] == "ready" and "no documents" in ready["last_rebuild_error"]
         record_rebuild_error(index, None)
         assert served.get("/readyz").json()["last_rebuild_error"] is None
+    # a build that goes well, by hand or in the background, ends the failure it follows
+    record_rebuild_error(index, "BuildError: no documents to index")
+    build(seed_documents(), index, embedder)
+    with make_client(index, embedder) as restarted:
+        assert restarted.get("/readyz").json()["last_rebuild_error"] is None
 
 
 def test_openapi_schema_describes_ask(client: TestClient) -> None:
@@ -222,6 +229,7 @@ def test_without_an_index_the_server_refuses_or_waits(tmp_path: Path, embedder) 
     ) as waiting:
         response = waiting.post("/ask", json={"question": "Is it safe?"})
         assert response.status_code == 503 and "stemcell-qa build" in response.json()["detail"]
+        assert f"--index {tmp_path}" in response.json()["detail"]  # the folder this server reads
         assert "No sources are loaded yet" in waiting.get("/").text
 
 
