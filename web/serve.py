@@ -106,8 +106,10 @@ def serve_workers(
         # else the model) only when a rebuild has texts to embed (the workers load their
         # own query encoders)
         builds = build_embedder(settings.index_dir, lambda: for_builds(embedder()))
-        torch = OnDemand(embedder)  # loaded only if an export has to be made
-        background = Refresher(plan, builds, lambda index_dir: export(index_dir, torch.model()))
+        torch_model = OnDemand(embedder)  # loaded only if an export has to be made
+        background = Refresher(
+            plan, builds, lambda index_dir: export(index_dir, torch_model.model())
+        )
         background.start()
     handed = json.dumps(
         {
