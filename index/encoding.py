@@ -50,6 +50,7 @@ class Encoder:
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """Text vectors plus late-chunked span vectors; cached per (text, span)."""
         model = self.embedder.model_id
+        past_window = np.full(self.embedder.dim, np.nan, dtype=np.float32)
         keys = [text_key(model, t) for t in texts]
         span_keys = [
             [text_key(model, f"late\x00{s}:{e}\x00{t}") for s, e in sp]
@@ -68,14 +69,15 @@ class Encoder:
             for row, i in enumerate(ids):
                 fresh[keys[i]] = vectors[row]
                 for key, vector in zip(span_keys[i], pooled[row], strict=True):
-                    if vector is not None:  # a span past the model's window gets no vector
-                        fresh[key] = vector
+                    # a span past the model's window gets no vector: cached as such, or its
+                    # chunk would be encoded again by every build
+                    fresh[key] = past_window if vector is None else vector
             self.cache.put_many(fresh)
             cached.update(fresh)
             if self.progress:
                 self.progress(stage, min(begin + self.block, len(todo)), len(todo))
         self.embedded[stage] = self.embedded.get(stage, 0) + len(todo)
-        pooled_out = [[cached.get(k) for k in row] for row in span_keys]
+        pooled_out = [[_vector_or_none(cached.get(k)) for k in row] for row in span_keys]
         return self._stack([cached[k] for k in keys]), pooled_out
 
     def _stack(self, vectors: list[np.ndarray]) -> np.ndarray:
@@ -105,3 +107,8 @@ def sentence_vectors(
         if table.eligible[row]:
             out[row] = vector
     return out
+
+
+def _vector_or_none(vector: np.ndarray | None) -> np.ndarray | None:
+    """A cached span vector, or None for a span past the model's window (cached as NaNs)."""
+    return None if vector is None or np.isnan(vector[0]) else vector
