@@ -132,7 +132,7 @@ def depends_on_history(question: str, settings: FollowupSettings | None = None) 
     """True when the question cannot stand alone: it points back or names no subject."""
     s = settings or FollowupSettings()
     tokens = words(question)
-    if re.match(s.continuation, question, re.IGNORECASE):
+    if opening_length(question, s):
         return True
     if any(t in s.anaphora for t in tokens):
         return True

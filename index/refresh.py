@@ -118,14 +118,14 @@ class Refresher:
             served = store.current_name(self.plan.index_dir) or "(none)"
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.error("refresh (%s) failed: %s; still serving version %s", why, exc, served)
+            try:  # for /readyz; the next build that succeeds removes it (index/build.py)
+                store.record_rebuild_error(self.plan.index_dir, self.last_error)
+            except OSError as record:
+                log.warning("refresh: could not record the failure for /readyz: %s", record)
         else:
             self.last_error = None
             _log_report(why, report, time.monotonic() - began)
             self._export()
-        try:
-            store.record_rebuild_error(self.plan.index_dir, self.last_error)
-        except OSError as exc:
-            log.warning("refresh: could not record the rebuild's outcome for /readyz: %s", exc)
         self.runs += 1
         return report
 
