@@ -28,6 +28,7 @@ from assistant.followup import (
     about_the_sources,
     dangling,
     resolve,
+    subject_turn,
     to_the_assistant,
     without_questions_on,
 )
@@ -166,7 +167,17 @@ class Answerer:
         turns = [t for t in turns if not to_the_assistant(t, f)]
         scored = self.score(version, asked, turns, mode, timings)
         clock = time.perf_counter()
-        answer = self.respond(version, asked, scored)
+        gap = (
+            self._subject_gap(version, asked, turns)
+            if scored and scored.analysis.uses_history
+            else None
+        )
+        if gap is not None:
+            # a follow-up about a subject no source covers ("what side effects did they see?"
+            # after "Can stem cells cure autism?"): the earlier turn's quotes do not answer it
+            answer = self._compose(version, asked, scored, [], gap)
+        else:
+            answer = self.respond(version, asked, scored)
         timings["compose"] = _lap(clock)
         if (
             answer.status == "no_answer"
@@ -234,6 +245,26 @@ class Answerer:
             ):
                 scored = other
         return scored
+
+    def _subject_gap(
+        self, version: IndexVersion, question: str, turns: list[str]
+    ) -> list[str] | None:
+        """For a follow-up: None when the sources cover the subject it is about, read from
+        the turn that names it (`subject_turn`) on its own, as that turn was first asked;
+        else the phrases no source addresses, when they are this question's own words
+        ("what about ALS?"), or no phrase, when an earlier turn named them."""
+        f = self.settings.followup
+        subject = subject_turn([*turns, question], f)
+        if subject is None:
+            return None
+        own = subject is question
+        subject = about_the_sources(subject, f)
+        alone = ResolvedQuery(subject, subject, False)
+        analysis = analyse(version, self.embedder, alone, self.settings.focus)
+        missing = not_covered(analysis.absent, subject, self.scorer.focus_threshold)
+        if not missing:
+            return None
+        return missing if own else []
 
     def _score(
         self,

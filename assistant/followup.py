@@ -38,6 +38,12 @@ _CONTINUATION = (
     r"why not|how so|what if|tell me more|more about|go on|(?:go|going|come|coming) back(?: to)?|"
     r"back to the)\b"
 )
+# Openings that turn to a subject, new or earlier, with the earlier question's ask ("what
+# about lung disease?", "go back to the spinal cord one"): what follows them is the subject.
+_SWITCH = (
+    r"^\W*(?:(?:and|but|so)\s+)?(?:(?:what|how)\s+about|(?:go|going|come|coming)\s+back\s+to|"
+    r"back\s+to\s+the)\b"
+)
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # Question and function words that name no subject.
 _QUESTION_WORDS = frozenset(
@@ -107,6 +113,7 @@ class FollowupSettings:
 
     anaphora: frozenset[str] = _ANAPHORA
     continuation: str = _CONTINUATION
+    switch: str = _SWITCH
     question_words: frozenset[str] = _QUESTION_WORDS
     # A question needs two subject words of its own to stand alone ("When does it start?"
     # has one: "start"); seed-dev's follow-ups d20/d21 and the consumer set's follow-ups.
@@ -216,6 +223,24 @@ def opening_length(question: str, settings: FollowupSettings | None = None) -> i
     that point at the conversation, not at a subject. 0 when it opens otherwise."""
     opening = re.match((settings or FollowupSettings()).continuation, question, re.IGNORECASE)
     return opening.end() if opening else 0
+
+
+def switches_subject(question: str, settings: FollowupSettings | None = None) -> bool:
+    """True for a follow-up that names a new subject for the earlier ask ("what about ALS?")."""
+    s = settings or FollowupSettings()
+    return re.match(s.switch, question, re.IGNORECASE) is not None
+
+
+def subject_turn(history: list[str], settings: FollowupSettings | None = None) -> str | None:
+    """The earlier turn that names what a follow-up of `history` is about: walking back from
+    the latest, the first that stands alone or turns to a new subject. In "Can stem cells cure
+    autism?" -> "what side effects did they see?" -> "how long did they last?", the last two
+    are about autism. None when every turn leans on one before it."""
+    s = settings or FollowupSettings()
+    for turn in reversed(history):
+        if switches_subject(turn, s) or not depends_on_history(turn, s):
+            return turn
+    return None
 
 
 def dangling(question: str, settings: FollowupSettings | None = None) -> bool:

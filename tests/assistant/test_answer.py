@@ -353,3 +353,41 @@ def test_a_question_leaning_on_a_word_no_source_uses_is_not_rescued_by_history(
     answer = answerer.ask(seed_version, "How do I bake sourdough bread?", history)
     assert answer.status == "no_answer" and not answer.used_history
     assert "sourdough" in " ".join(answer.not_covered)
+
+
+@pytest.mark.parametrize(
+    ("history", "question"),
+    [
+        (["Can stem cells cure autism?"], "What side effects did they see?"),
+        (["Can stem cells cure autism?", "What side effects did they see?"], "how long for?"),
+        (["Is stem cell therapy safe for pulmonary fibrosis?", "what about ALS?"], "is it safe?"),
+    ],
+)
+def test_a_follow_up_about_a_subject_no_source_covers_gets_no_quotes(
+    answerer, seed_version, history: list[str], question: str
+) -> None:  # type: ignore[no-untyped-def]
+    # the joined text leans on the earlier turn's covered words ("side effects"), so without
+    # the earlier turn's own reading it quoted the spinal cord figures
+    answer = answerer.ask(seed_version, question, history)
+    assert answer.used_history
+    assert answer.status == "no_answer" and not answer.answer
+    assert not answer.not_covered  # the missing subject is an earlier turn's word, not this one's
+
+
+def test_turning_to_a_subject_names_it_when_no_source_covers_it(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # joined with the spinal cord question, the new subject weighed too little to count as
+    # missing, and the spinal cord figures were quoted for it
+    history = ["Are MSCs safe for spinal cord injuries?"]
+    for question, missing in (
+        ("what about multiple sclerosis?", "multiple sclerosis"),
+        ("and what about for knee arthritis?", "knee arthritis"),
+    ):
+        uncovered = answerer.ask(seed_version, question, history)
+        assert uncovered.status == "no_answer" and uncovered.not_covered == (missing,)
+    covered = answerer.ask(seed_version, "what about lung disease?", history)
+    assert covered.status == "answered" and "pulmonary fibrosis" in covered.answer[0].text
+    # and back from an uncovered subject to a covered one
+    back = answerer.ask(
+        seed_version, "what about spinal cord injuries?", ["Can stem cells cure autism?"]
+    )
+    assert back.status == "answered" and "spinal cord" in back.answer[0].text

@@ -1,6 +1,12 @@
 import pytest
 
-from assistant.followup import depends_on_history, resolve, without_questions_on
+from assistant.followup import (
+    depends_on_history,
+    resolve,
+    subject_turn,
+    switches_subject,
+    without_questions_on,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,3 +55,28 @@ def test_a_message_of_several_questions_sheds_those_on_uncovered_terms() -> None
     assert (
         without_questions_on("Is autism curable? Does autism run in families?", ["autism"]) is None
     )
+
+
+def test_the_turn_a_follow_up_is_about_is_the_last_that_names_a_subject() -> None:
+    autism = "Can stem cells cure autism?"
+    assert subject_turn([autism]) == autism
+    assert subject_turn([autism, "what side effects did they see?"]) == autism
+    assert subject_turn(["Is it safe?", "what about ALS?", "and is it safe?"]) == "what about ALS?"
+    back = "go back to the spinal cord one"
+    assert subject_turn([autism, "what about lung disease?", back]) == back
+    assert subject_turn(["is it safe?", "why?"]) is None  # nothing named yet
+    assert subject_turn([]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "switches"),
+    [
+        ("what about lung disease?", True),
+        ("And how about in Mexico?", True),
+        ("Go back to the spinal cord one", True),
+        ("and is it safe?", False),
+        ("What is known about tumours?", False),  # "about" mid-question names no new subject
+    ],
+)
+def test_openings_that_turn_to_a_subject(question: str, switches: bool) -> None:
+    assert switches_subject(question) is switches
