@@ -29,6 +29,7 @@ from assistant.followup import (
     dangling,
     resolve,
     subject_turn,
+    switches_subject,
     to_the_assistant,
     without_questions_on,
 )
@@ -174,13 +175,15 @@ class Answerer:
         )
         if gap is not None:
             # a follow-up about a subject no source covers ("what side effects did they see?"
-            # after "Can stem cells cure autism?"): the earlier turn's quotes do not answer it
+            # after "Can stem cells cure autism?"): the earlier turn's quotes do not answer it,
+            # nor its other sentences ("what about ALS? is it safe?": "it" is that subject)
             answer = self._compose(version, asked, scored, [], gap)
         else:
             answer = self.respond(version, asked, scored)
         timings["compose"] = _lap(clock)
         if (
-            answer.status == "no_answer"
+            gap is None
+            and answer.status == "no_answer"
             and answer.not_covered
             and (rest := without_questions_on(asked, list(answer.not_covered)))
         ):
@@ -249,15 +252,16 @@ class Answerer:
     def _subject_gap(
         self, version: IndexVersion, question: str, turns: list[str]
     ) -> list[str] | None:
-        """For a follow-up: None when the sources cover the subject it is about, read from
-        the turn that names it (`subject_turn`) on its own, as that turn was first asked;
-        else the phrases no source addresses, when they are this question's own words
-        ("what about ALS?"), or no phrase, when an earlier turn named them."""
+        """For a question read with earlier turns: None when the sources cover the subject
+        it is about; else the phrases no source addresses, when they are this question's own
+        words ("what about ALS?"), or none, when an earlier turn named them. The subject is
+        the question's own when it turns to one, else the last earlier turn that names one
+        (`subject_turn`), read on its own as it was first asked."""
         f = self.settings.followup
-        subject = subject_turn([*turns, question], f)
+        own = switches_subject(question, f)
+        subject = question if own else subject_turn(turns, f)
         if subject is None:
             return None
-        own = subject is question
         subject = about_the_sources(subject, f)
         alone = ResolvedQuery(subject, subject, False)
         analysis = analyse(version, self.embedder, alone, self.settings.focus)

@@ -384,6 +384,9 @@ def test_turning_to_a_subject_names_it_when_no_source_covers_it(answerer, seed_v
     ):
         uncovered = answerer.ask(seed_version, question, history)
         assert uncovered.status == "no_answer" and uncovered.not_covered == (missing,)
+    # its other sentences are about that subject too: no partial answer from the earlier turn
+    both = answerer.ask(seed_version, "what about multiple sclerosis? is it safe?", history)
+    assert both.status == "no_answer" and "sclerosis" in " ".join(both.not_covered)
     covered = answerer.ask(seed_version, "what about lung disease?", history)
     assert covered.status == "answered" and "pulmonary fibrosis" in covered.answer[0].text
     # and back from an uncovered subject to a covered one
