@@ -88,8 +88,9 @@ class AnswerOut(BaseModel):
     not_covered: list[str] = Field(
         description="the question's words or phrases (as written) that no source addresses, "
         'e.g. ["autism"]. With no_answer: empty when the sources touch every part of the '
-        "question but none answers it. With answered: a message asking several questions, "
-        "whose quotes answer the questions that do not mention these",
+        "question but none answers it, or when it is a follow-up of an earlier question on a "
+        "subject no source covers (that question named it). With answered: a message asking "
+        "several questions, whose quotes answer the questions that do not mention these",
         examples=[["autism"]],
     )
     confidence: float = Field(
