@@ -256,7 +256,10 @@ class Answerer:
         it is about; else the phrases no source addresses, when they are this question's own
         words ("what about ALS?"), or none, when an earlier turn named them. The subject is
         the question's own when it turns to one, else the last earlier turn that names one
-        (`subject_turn`), read on its own as it was first asked."""
+        (`subject_turn`), read on its own as it was first asked. Only a word no source uses
+        counts: a subject turn with weak evidence alone may be a statement that the
+        follow-up asks about ("I'm 11 weeks pregnant and my midwife mentioned my iron" ->
+        "how can I prevent it"), or lean on a turn before it ("and what about in kids?")."""
         f = self.settings.followup
         own = switches_subject(question, f)
         subject = question if own else subject_turn(turns, f)

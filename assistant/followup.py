@@ -41,8 +41,13 @@ _CONTINUATION = (
 # Openings that turn to a subject, new or earlier, with the earlier question's ask ("what
 # about lung disease?", "go back to the spinal cord one"): what follows them is the subject.
 _SWITCH = (
-    r"^\W*(?:(?:and|but|so)\s+)?(?:(?:what|how)\s+about|(?:go|going|come|coming)\s+back\s+to|"
-    r"back\s+to\s+the)\b"
+    r"^\W*(?:(?:and|but|so|ok|okay)\W+)?(?:(?:what|how)\s+about|(?:go|going|come|coming)\s+back\s+to|"
+    r"back\s+to\s+the|(?:and|but|also)\s+(?:for|in|with)\s+(?!(?:how|what|when|why|which|who|"
+    r"long|much|many|it|them|that|those|this|these)\b))"
+)
+# "there" that says something exists ("is there a trial for ALS?") points back to nothing
+_EXISTENTIAL = re.compile(
+    r"\b(?:is|are|was|were|be|been)\s+there\b|\bthere\s+(?:is|are|was|were)\b", re.I
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # Question and function words that name no subject.
@@ -233,12 +238,14 @@ def switches_subject(question: str, settings: FollowupSettings | None = None) ->
 
 def subject_turn(history: list[str], settings: FollowupSettings | None = None) -> str | None:
     """The earlier turn that names what a follow-up of `history` is about: walking back from
-    the latest, the first that stands alone or turns to a new subject. In "Can stem cells cure
-    autism?" -> "what side effects did they see?" -> "how long did they last?", the last two
-    are about autism. None when every turn leans on one before it."""
+    the latest, the first that stands alone or turns to a new subject, or else the first turn,
+    which had nothing before it to lean on. In "Can stem cells cure autism?" -> "what side
+    effects did they see?" -> "how long did they last?", the last two are about autism. None
+    only for no history."""
     s = settings or FollowupSettings()
-    for turn in reversed(history):
-        if switches_subject(turn, s) or not depends_on_history(turn, s):
+    for i in range(len(history) - 1, -1, -1):
+        turn = history[i]
+        if i == 0 or switches_subject(turn, s) or not depends_on_history(turn, s):
             return turn
     return None
 

@@ -64,8 +64,14 @@ def test_the_turn_a_follow_up_is_about_is_the_last_that_names_a_subject() -> Non
     assert subject_turn(["Is it safe?", "what about ALS?", "and is it safe?"]) == "what about ALS?"
     back = "go back to the spinal cord one"
     assert subject_turn([autism, "what about lung disease?", back]) == back
-    assert subject_turn(["is it safe?", "why?"]) is None  # nothing named yet
+    # the first turn had nothing before it to lean on, whatever it says
+    assert subject_turn(["Is there a trial for ALS?", "when does it start?"]) == (
+        "Is there a trial for ALS?"
+    )
+    assert subject_turn(["is it safe?", "why?"]) == "is it safe?"
     assert subject_turn([]) is None
+    assert switches_subject("and for spinal cord injury?")
+    assert not switches_subject("and for how long?")  # asks about the same subject
 
 
 @pytest.mark.parametrize(
