@@ -41,13 +41,10 @@ _CONTINUATION = (
 # Openings that turn to a subject, new or earlier, with the earlier question's ask ("what
 # about lung disease?", "go back to the spinal cord one"): what follows them is the subject.
 _SWITCH = (
-    r"^\W*(?:(?:and|but|so|ok|okay)\W+)?(?:(?:what|how)\s+about|(?:go|going|come|coming)\s+back\s+to|"
-    r"back\s+to\s+the|(?:and|but|also)\s+(?:for|in|with)\s+(?!(?:how|what|when|why|which|who|"
-    r"long|much|many|it|them|that|those|this|these)\b))"
-)
-# "there" that says something exists ("is there a trial for ALS?") points back to nothing
-_EXISTENTIAL = re.compile(
-    r"\b(?:is|are|was|were|be|been)\s+there\b|\bthere\s+(?:is|are|was|were)\b", re.I
+    r"^\W*(?:(?:and|but|so|ok|okay)\W+)?"
+    r"(?:(?:what|how)\s+about|(?:go|going|come|coming)\s+back\s+to|back\s+to\s+the|"
+    r"(?:and|but|also)\s+(?:for|in|with)\s+"
+    r"(?!(?:how|what|when|why|which|who|long|much|many|it|them|that|those|this|these)\b))"
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # Question and function words that name no subject.
