@@ -167,12 +167,13 @@ class Answerer:
         asked = about_the_sources(question, f)
         turns = [t for t in turns if not to_the_assistant(t, f)]
         scored = self.score(version, asked, turns, mode, timings)
+        gap = None
+        if scored and scored.analysis.uses_history:
+            clock = time.perf_counter()
+            gap = self._subject_gap(version, asked, turns)
+            # reading the subject turn is one more encode call: timed as embedding
+            timings["embed"] = timings.get("embed", 0.0) + _lap(clock)
         clock = time.perf_counter()
-        gap = (
-            self._subject_gap(version, asked, turns)
-            if scored and scored.analysis.uses_history
-            else None
-        )
         if gap is not None:
             # a follow-up about a subject no source covers ("what side effects did they see?"
             # after "Can stem cells cure autism?"): the earlier turn's quotes do not answer it,
