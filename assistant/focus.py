@@ -19,7 +19,7 @@ from assistant.followup import ResolvedQuery, asked_part, occurs, opening_length
 from index.embed import Embedder
 from index.lexical import tokenize, tokenize_word
 from index.store import IndexVersion
-from index.vocab import WORD, content_word, zipf
+from index.vocab import WORD, acronym, content_word, zipf
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def _scan(
         if any(start <= match.start() < end for start, end in links):
             continue  # an address is copied, not written; an opening names no subject
         word = match.group().lower().replace("’", "'")
-        if not content_word(word):
+        if not (content_word(word) or acronym(match.group())):
             continue
         terms = tokenize_word(word)
         if not terms or all(t in stems for t in terms):

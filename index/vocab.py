@@ -88,6 +88,18 @@ def content_word(word: str) -> bool:
     return len(word) >= 3 and word not in _STOP
 
 
+# Two-letter capitals that greet or sign off rather than name something. Chosen, not fitted.
+_NOT_NAMES = frozenset({"ok", "hi", "ps", "am", "pm"})
+
+
+def acronym(written: str) -> bool:
+    """A two-letter word written in capitals that names something ("MS", "CP", "UK"): it
+    can carry a question's subject although it is short. Stop words in capitals ("IS",
+    "MY", in a message typed in capitals) and greetings ("OK", "HI") do not."""
+    word = written.lower()
+    return len(word) == 2 and written.isupper() and word not in _STOP and word not in _NOT_NAMES
+
+
 def zipf(word: str) -> float:
     """How common `word` is in general English (wordfreq's Zipf scale, 0 = unknown)."""
     return float(zipf_frequency(word, "en"))

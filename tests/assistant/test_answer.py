@@ -152,6 +152,34 @@ def test_on_topic_questions_about_what_the_article_never_discusses_are_declined(
     assert answer.not_covered and all(phrase in question for phrase in answer.not_covered)
 
 
+@pytest.mark.parametrize(
+    ("question", "missing"),
+    [
+        ("Can stem cells help with MS?", ("MS",)),
+        ("can stem cell treatment fix my CP", ("CP",)),
+        ("Is stem cell therapy available in the UK?", ("UK",)),
+    ],
+)
+def test_a_two_letter_acronym_the_sources_never_use_is_what_is_missing(
+    answerer,
+    seed_version,
+    question: str,
+    missing: tuple[str, ...],  # type: ignore[no-untyped-def]
+) -> None:
+    answer = answerer.ask(seed_version, question)
+    assert answer.status == "no_answer" and answer.answer == ()
+    assert answer.not_covered == missing
+
+
+def test_short_capitals_that_name_nothing_do_not_block_an_answer(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    for question in ("OK, are stem cells safe?", "HI, CAN STEM CELLS CAUSE TUMORS?"):
+        answer = answerer.ask(seed_version, question)
+        assert answer.status == "answered" and answer.not_covered == (), question
+
+
 @pytest.mark.parametrize("repeat", [1, 3])
 def test_a_question_the_sources_do_not_answer_inside_a_long_story_names_what_is_missing(
     answerer,

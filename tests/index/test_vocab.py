@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from corpus.document import Document
-from index.vocab import Vocabulary, source_words, words
+from index.vocab import Vocabulary, acronym, source_words, words
 
 
 def vocabulary(*texts: str) -> Vocabulary:
@@ -78,3 +78,11 @@ def test_nearest_returns_the_closest_source_word() -> None:
 
 def test_words_keep_inner_apostrophes_and_fold_curly_ones() -> None:
     assert words("Huntington’s disease, MSCs!") == ["huntington's", "disease", "mscs"]
+
+
+def test_two_letter_capitals_are_acronyms_unless_stop_words_or_greetings() -> None:
+    assert acronym("MS") and acronym("UK") and acronym("CP")
+    assert not acronym("ms") and not acronym("Ms")  # a title, or a word in lower case
+    assert not acronym("IS") and not acronym("MY")  # stop words in a message typed in capitals
+    assert not acronym("OK") and not acronym("HI")
+    assert not acronym("ALS")  # three letters and more are weighed as any word
