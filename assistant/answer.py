@@ -21,14 +21,21 @@ from assistant.features import (
     question_features,
     sentence_candidates,
 )
-from assistant.focus import Analysis, FocusSettings, analyse, not_covered, without_links
+from assistant.focus import (
+    Analysis,
+    FocusSettings,
+    analyse,
+    names_absent,
+    not_covered,
+    without_links,
+)
 from assistant.followup import (
     FollowupSettings,
     ResolvedQuery,
     about_the_sources,
     dangling,
     resolve,
-    subject_turn,
+    subject_index,
     switches_subject,
     to_the_assistant,
     without_questions_on,
@@ -257,22 +264,43 @@ class Answerer:
         it is about; else the phrases no source addresses, when they are this question's own
         words ("what about ALS?"), or none, when an earlier turn named them. The subject is
         the question's own when it turns to one, else the last earlier turn that names one
-        (`subject_turn`), read on its own as it was first asked. Only a word no source uses
+        (`subject_turn`), read on its own as it was first asked; a turn after that one which
+        was declined for its own uncovered subject (`_turn_gap`) names the subject instead,
+        and gives none. Only a word no source uses
         counts: a subject turn with weak evidence alone may be a statement that the
         follow-up asks about ("I'm 11 weeks pregnant and my midwife mentioned my iron" ->
         "how can I prevent it"), or lean on a turn before it ("and what about in kids?")."""
         f = self.settings.followup
         own = switches_subject(question, f)
-        subject = question if own else subject_turn(turns, f)
-        if subject is None:
+        at = None if own else subject_index(turns, f)
+        if not own and at is None:
             return None
-        subject = about_the_sources(subject, f)
+        if at is not None and any(
+            self._turn_gap(version, turns[i], turns[:i]) for i in range(len(turns) - 1, at, -1)
+        ):
+            return []
+        subject = about_the_sources(question if at is None else turns[at], f)
         alone = ResolvedQuery(subject, subject, False)
         analysis = analyse(version, self.embedder, alone, self.settings.focus)
         missing = not_covered(analysis.absent, subject, self.scorer.focus_threshold)
         if not missing:
             return None
         return missing if own else []
+
+    def _turn_gap(self, version: IndexVersion, turn: str, earlier: list[str]) -> bool:
+        """True when an earlier turn that leant on the ones before it was declined for a
+        subject of its own that no source covers ("Are stem cells safe?" -> "can they cure
+        autism?"): what follows it is about that subject. Not when it also asked something
+        the sources answer ("... Is there a trial in Australia? were there side effects?").
+        The model is called only for a turn with a word no source uses."""
+        f = self.settings.followup
+        turn = about_the_sources(turn, f)
+        if to_the_assistant(turn, f) or not names_absent(version, turn):
+            return False
+        query = resolve(turn, earlier, f)
+        analysis = analyse(version, self.embedder, query, self.settings.focus)
+        missing = not_covered(analysis.absent, turn, self.scorer.focus_threshold)
+        return bool(missing) and without_questions_on(turn, missing) is None
 
     def _score(
         self,

@@ -137,6 +137,12 @@ def analyse(
     )
 
 
+def names_absent(version: IndexVersion, text: str) -> bool:
+    """True when a word of `text` that can carry a subject is in no source, spelling
+    variants aside (no model call)."""
+    return bool(_scan(version, text)[2])
+
+
 def _scan(
     version: IndexVersion, text: str, skip: tuple[int, int] = (0, 0)
 ) -> tuple[str, dict[str, str], list[tuple[str, int, int]]]:

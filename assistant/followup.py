@@ -239,11 +239,17 @@ def subject_turn(history: list[str], settings: FollowupSettings | None = None) -
     which had nothing before it to lean on. In "Can stem cells cure autism?" -> "what side
     effects did they see?" -> "how long did they last?", the last two are about autism. None
     only for no history."""
+    at = subject_index(history, settings)
+    return None if at is None else history[at]
+
+
+def subject_index(history: list[str], settings: FollowupSettings | None = None) -> int | None:
+    """Where in `history` the `subject_turn` is."""
     s = settings or FollowupSettings()
     for i in range(len(history) - 1, -1, -1):
         turn = history[i]
         if i == 0 or switches_subject(turn, s) or not depends_on_history(turn, s):
-            return turn
+            return i
     return None
 
 

@@ -391,6 +391,8 @@ def test_a_question_leaning_on_a_word_no_source_uses_is_not_rescued_by_history(
         (["Is stem cell therapy safe for pulmonary fibrosis?", "what about ALS?"], "is it safe?"),
         # the first turn names the subject even when "there" reads as pointing back
         (["is there a stem cell trial for ALS?"], "how many patients are in it?"),
+        # a turn that leans on a covered one but was declined for its own subject
+        (["Are stem cell treatments safe?", "can they cure autism?"], "what did they see?"),
     ],
 )
 def test_a_follow_up_about_a_subject_no_source_covers_gets_no_quotes(
@@ -402,6 +404,24 @@ def test_a_follow_up_about_a_subject_no_source_covers_gets_no_quotes(
     assert answer.used_history
     assert answer.status == "no_answer" and not answer.answer
     assert not answer.not_covered  # the missing subject is an earlier turn's word, not this one's
+
+
+def test_a_declined_turn_does_not_hide_the_covered_subject_when_it_asked_more(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    # the middle turn asked about a trial in Australia and about side effects: the follow-up
+    # is about the side effects, which the sources cover
+    history = [
+        "What did the studies of MSCs in spinal cord injuries find?",
+        "Is there a trial in Australia I could join? Were there side effects?",
+    ]
+    answer = answerer.ask(seed_version, "how long were they followed?", history)
+    assert answer.status == "answered" and "26 studies" in answer.answer[0].text
+    # a covered subject after the declined turn is answered as before
+    history = ["Are stem cell treatments safe?", "can they cure autism?"]
+    back = answerer.ask(seed_version, "what about spinal cord injuries?", history)
+    assert back.status == "answered" and "spinal cord" in back.answer[0].text
 
 
 def test_turning_to_a_subject_names_it_when_no_source_covers_it(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
