@@ -43,8 +43,10 @@ _CONTINUATION = (
 _SWITCH = (
     r"^\W*(?:(?:and|but|so|ok|okay)\W+)?"
     r"(?:(?:what|how)\s+about|(?:go|going|come|coming)\s+back\s+to|back\s+to\s+the|"
-    r"(?:and|but|also)\s+(?:for|in|with)\s+"
-    r"(?!(?:how|what|when|why|which|who|long|much|many|it|them|that|those|this|these)\b))"
+    r"(?:and|but|also)\s+(?:(?:for|in|with)\s+)?"
+    r"(?!(?:how|what|when|why|which|who|where|long|much|many|it|its|they|them|their|that|those|"
+    r"this|these|there|is|are|was|were|do|does|did|can|could|should|would|will|may|might|has|"
+    r"have|had|if|then|so|also|i|you|we|for|in|with)\b))"
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # Question and function words that name no subject.
@@ -201,11 +203,105 @@ def without_questions_on(message: str, terms: list[str]) -> str | None:
 _YOU = frozenset(["you", "u", "your", "yourself", "ya"])
 
 
+# The words of a message that only thanks or acknowledges ("thanks so much, that really
+# helped x", "ok cheers", "got it"). Chosen, not fitted: thanks, agreement, sign-offs and
+# the small words around them.
+_ACKNOWLEDGING = frozenset(
+    [
+        "thanks",
+        "thank",
+        "thankyou",
+        "thx",
+        "ty",
+        "ta",
+        "cheers",
+        "ok",
+        "okay",
+        "k",
+        "kk",
+        "great",
+        "good",
+        "perfect",
+        "cool",
+        "nice",
+        "brilliant",
+        "lovely",
+        "awesome",
+        "amazing",
+        "wonderful",
+        "excellent",
+        "appreciate",
+        "appreciated",
+        "helpful",
+        "helps",
+        "helped",
+        "got",
+        "it",
+        "understand",
+        "understood",
+        "see",
+        "makes",
+        "sense",
+        "bye",
+        "goodbye",
+        "alright",
+        "fine",
+        "sure",
+        "right",
+        "yes",
+        "yeah",
+        "yep",
+        "wow",
+        "oh",
+        "ah",
+        "lol",
+        "x",
+        "xx",
+        "xxx",
+        "so",
+        "much",
+        "really",
+        "very",
+        "that",
+        "this",
+        "is",
+        "was",
+        "a",
+        "the",
+        "for",
+        "and",
+        "all",
+        "you",
+        "your",
+        "that's",
+        "thats",
+        "i",
+        "i've",
+        "ive",
+        "we",
+        "me",
+        "lot",
+        "lots",
+        "again",
+        "now",
+    ]
+)
+
+
+def acknowledges(message: str) -> bool:
+    """True for a message that only thanks or acknowledges ("thanks!", "ok cheers", "great,
+    that really helped x"): it asks nothing ("?") and every word is such a word."""
+    tokens = words(message)
+    return bool(tokens) and "?" not in message and all(t in _ACKNOWLEDGING for t in tokens)
+
+
 def to_the_assistant(question: str, settings: FollowupSettings | None = None) -> bool:
     """True for a message about the assistant or the chat, not the sources ("Are you a
-    doctor?", "what are you?", "can you help me?"): it says "you" and names fewer subject
-    words than a question that stands alone needs. "Can you tell me if stem cells cause
-    tumours?" names its subject and is asked as usual."""
+    doctor?", "what are you?", "can you help me?", "thanks!"): it thanks or acknowledges,
+    or says "you" and names fewer subject words than a question that stands alone needs.
+    "Can you tell me if stem cells cause tumours?" names its subject and is asked as usual."""
+    if acknowledges(question):
+        return True
     s = settings or FollowupSettings()
     tokens = words(question)
     subject = [t for t in _subject_words(tokens, s) if t not in _YOU]

@@ -424,6 +424,27 @@ def test_a_declined_turn_does_not_hide_the_covered_subject_when_it_asked_more(
     assert back.status == "answered" and "spinal cord" in back.answer[0].text
 
 
+def test_thanks_after_an_answer_gets_no_quotes_and_leaves_the_conversation_as_it_was(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    history = ["What did the studies of MSCs in spinal cord injuries find?"]
+    for message in ("thanks so much that really helped x", "ok cheers"):
+        answer = answerer.ask(seed_version, message, history)
+        assert answer.status == "no_answer" and answer.answer == () and not answer.not_covered
+    # the next question still leans on the earlier one, past the thanks
+    answer = answerer.ask(seed_version, "how many patients were there?", [*history, "thanks!"])
+    assert answer.status == "answered" and "70 patients" in answer.answer[0].text
+
+
+def test_a_bare_and_x_follow_up_names_x(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    history = ["Are stem cell treatments safe?"]
+    dogs = answerer.ask(seed_version, "and dogs?", history)
+    assert dogs.status == "no_answer" and dogs.not_covered == ("dogs",)
+    tumours = answerer.ask(seed_version, "and tumours?", history)
+    assert tumours.status == "answered" and "tumors" in tumours.answer[0].text
+
+
 def test_turning_to_a_subject_names_it_when_no_source_covers_it(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
     # joined with the spinal cord question, the new subject weighed too little to count as
     # missing, and the spinal cord figures were quoted for it

@@ -1,10 +1,12 @@
 import pytest
 
 from assistant.followup import (
+    acknowledges,
     depends_on_history,
     resolve,
     subject_turn,
     switches_subject,
+    to_the_assistant,
     without_questions_on,
 )
 
@@ -82,7 +84,34 @@ def test_the_turn_a_follow_up_is_about_is_the_last_that_names_a_subject() -> Non
         ("Go back to the spinal cord one", True),
         ("and is it safe?", False),
         ("What is known about tumours?", False),  # "about" mid-question names no new subject
+        ("and dogs?", True),  # a bare "and X?" names X
+        ("but my son has autism", True),
+        ("and how many patients?", False),  # asks more about the same subject
+        ("and then what happened to them?", False),
+        ("also, were there side effects?", False),
     ],
 )
 def test_openings_that_turn_to_a_subject(question: str, switches: bool) -> None:
     assert switches_subject(question) is switches
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["thanks!", "ok cheers", "Thank you so much, that really helped x", "great, got it", "ok"],
+)
+def test_thanks_and_acknowledgements_are_said_to_the_assistant(message: str) -> None:
+    assert acknowledges(message) and to_the_assistant(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "thanks, is it safe?",  # asks something
+        "ok thanks, and the side effects",  # names something
+        "great, now what about the tumour risk",
+    ],
+)
+def test_a_message_that_also_asks_or_names_something_is_no_acknowledgement(
+    message: str,
+) -> None:
+    assert not acknowledges(message)
