@@ -19,7 +19,7 @@ from assistant.followup import ResolvedQuery, asked_part, occurs, opening_length
 from index.embed import Embedder
 from index.lexical import tokenize, tokenize_word
 from index.store import IndexVersion
-from index.vocab import WORD, acronym, content_word, zipf
+from index.vocab import WORD, acronym, content_word, person_word, zipf
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,10 @@ def _weigh(
 
 def not_covered(absent: tuple[Absent, ...], question: str, threshold: float) -> list[str]:
     """The question's phrases no source addresses: absent words weighing at least `threshold`,
-    joined with rare absent neighbours ("cerebral palsy"), exactly as written."""
+    joined with rare absent neighbours ("cerebral palsy"), exactly as written. Words for
+    whom the question is for ("my dad") are weighed but never reported: "The sources don't
+    mention dad" tells a patient nothing."""
+    absent = tuple(a for a in absent if not person_word(a.text.lower()))
     marked = sorted(
         (a for a in absent if a.focus >= threshold or _next_to_focus(a, absent, threshold)),
         key=lambda a: a.start,

@@ -88,6 +88,65 @@ def content_word(word: str) -> bool:
     return len(word) >= 3 and word not in _STOP
 
 
+# Words for the people a message is about ("my dad", "her gran"): whom it asks for, not
+# what it asks about. Not "children" or "baby": care for them can be the subject. Chosen,
+# not fitted.
+_PEOPLE = frozenset(
+    [
+        "mum",
+        "mom",
+        "mummy",
+        "mommy",
+        "mam",
+        "dad",
+        "daddy",
+        "father",
+        "mother",
+        "son",
+        "daughter",
+        "brother",
+        "sister",
+        "husband",
+        "wife",
+        "hubby",
+        "partner",
+        "boyfriend",
+        "girlfriend",
+        "fiance",
+        "fiancee",
+        "gran",
+        "granny",
+        "grandma",
+        "grandmother",
+        "nan",
+        "nana",
+        "grandad",
+        "granddad",
+        "grandpa",
+        "grandfather",
+        "aunt",
+        "auntie",
+        "aunty",
+        "uncle",
+        "nephew",
+        "niece",
+        "cousin",
+        "friend",
+        "neighbour",
+        "neighbor",
+        "colleague",
+        "stepdad",
+        "stepmum",
+        "stepmom",
+    ]
+)
+
+
+def person_word(word: str) -> bool:
+    """A word for a relative or friend (lower case): who a question is for."""
+    return word in _PEOPLE
+
+
 # Two-letter capitals that greet or sign off rather than name something. Chosen, not fitted.
 _NOT_NAMES = frozenset({"ok", "hi", "ps", "am", "pm"})
 
@@ -142,6 +201,9 @@ class Vocabulary:
         forms = [word + "s", word + "es", word[:-1] if word.endswith("s") else ""]
         if word.endswith("'s"):
             forms.append(word[:-2])
+        if len(word) >= 5 and word.endswith("y") and not word.endswith("ly"):
+            # an adjective made from a noun the sources use: "risky" (risks), "healthy"
+            forms += [word[:-1], word[:-1] + "s"]
         for old, new in _BRITISH:
             if old in word:
                 forms.append(word.replace(old, new))

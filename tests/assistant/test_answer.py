@@ -171,6 +171,17 @@ def test_a_two_letter_acronym_the_sources_never_use_is_what_is_missing(
     assert answer.not_covered == missing
 
 
+def test_whom_a_question_is_for_is_not_reported_as_missing(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    answer = answerer.ask(
+        seed_version, "what about for stroke? my gran had one in march", ["Are stem cells safe?"]
+    )
+    assert answer.status == "no_answer" and answer.not_covered == ("stroke",)
+    answer = answerer.ask(
+        seed_version, "is there an age limit for stem cell treatment? my dad is 82 and active"
+    )
+    assert answer.status == "no_answer" and answer.not_covered == ("age",)
+
+
 def test_short_capitals_that_name_nothing_do_not_block_an_answer(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]

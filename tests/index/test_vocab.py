@@ -37,6 +37,14 @@ def test_plural_and_possessive_forms_match() -> None:
     assert vocab.variant("huntington's") == "huntington"
 
 
+def test_an_adjective_in_y_matches_the_sources_noun() -> None:
+    vocab = vocabulary("Clinics can carry real risks. Eat a balanced diet for health. A bell.")
+    assert vocab.variant("risky") == "risks"
+    assert vocab.variant("healthy") == "health"
+    assert vocab.variant("scary") is None  # no "scar" in the sources
+    assert vocab.variant("belly") is None  # words in -ly are left alone
+
+
 def test_typos_are_corrected_but_real_words_are_not() -> None:
     vocab = vocabulary("She was diagnosed with leukemia, hepatitis. Bolder claims. Symptoms vary.")
     assert vocab.variant("dianosed") == "diagnosed"  # not an English word: a typo
