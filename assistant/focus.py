@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.followup import ResolvedQuery, asked_part, occurs, opening_length
+from assistant.followup import (
+    ResolvedQuery,
+    asked_part,
+    asks,
+    occurs,
+    opening_length,
+    question_units,
+)
 from index.embed import Embedder
 from index.lexical import tokenize, tokenize_word
 from index.store import IndexVersion
@@ -91,29 +98,44 @@ def analyse(
     # whole message: in a story one word barely moves the embedding, yet "can stem cells
     # cure autism?" at the end of it still leans on "autism".
     story = question_part != query.focus.strip()
-    in_asked = _probes([a for a in absent if occurs(a[0], asked)], asked, settings) if story else []
+    # ... and a word of a message of several questions against the question it is in: "does
+    # the NHS pay for it?" after a covered question leans on "NHS" as much as when asked alone
+    units = [u for u in question_units(asked) if asks(u)]  # not "paracetamol does nothing"
+    several = len(units) > 1
+    in_asked = (
+        _probes([a for a in absent if occurs(a[0], asked)], asked, settings)
+        if story or several
+        else []
+    )
     taken = {a[0].lower() for a in in_asked}
     in_text = [a for a in _probes(absent, text, settings) if a[0].lower() not in taken]
     in_text = in_text[: max(settings.max_probes - len(in_asked), 0)]
     probes = in_text + in_asked
-    batch = [text, *(_without(text, a) for a in in_text), *(_without(asked, a) for a in in_asked)]
+    # the text each word is weighed in
+    homes = [text] * len(in_text) + [
+        next((u for u in units if occurs(a[0], u)), asked) if several else asked for a in in_asked
+    ]
+    batch = [text, *(_without(home, a) for home, a in zip(homes, probes, strict=True))]
     batch += [a[0].lower() for a in probes]
     # Several absent words can carry a question together when none does alone ("will my
     # health insurance pay for a stem cell injection?"): the text without all of them.
     group, weighed_in = (in_asked, asked) if in_asked else (in_text, text)
     if len(group) > 1:
         batch.append(_without_all(weighed_in, group))
-    if own:
-        batch.append(asked)
+    places = {text: 0}
+    for home in [asked, *homes]:
+        if home not in places:
+            places[home] = len(batch)
+            batch.append(home)
     vectors = embedder.encode(batch)
     n = len(probes)
-    bases = np.array([0] * len(in_text) + [len(vectors) - 1] * len(in_asked), dtype=np.int64)
+    bases = np.array([places[home] for home in homes], dtype=np.int64)
     weighed = _weigh(
         version, vectors[bases], vectors[1 : 1 + n], vectors[1 + n : 1 + 2 * n], probes
     )
     joint = 0.0
     if len(group) > 1:
-        base = vectors[-1] if in_asked else vectors[0]
+        base = vectors[places[weighed_in]]
         mean_novelty = float(np.mean([weighed[a[0].lower()][1] for a in group]))
         joint = max(1.0 - float(vectors[1 + 2 * n] @ base), 0.0) * mean_novelty
     elif group:
@@ -132,7 +154,7 @@ def analyse(
         ),
         corrections=corrections,
         uses_history=query.uses_history,
-        turn_vector=vectors[-1] if own else None,
+        turn_vector=vectors[places[asked]] if own else None,
         joint_focus=joint,
     )
 

@@ -183,14 +183,39 @@ def asked_part(message: str) -> str:
     return message.strip()
 
 
+# Where one sentence asks a second question: ", and does the NHS pay for it?", "also can I ..."
+_NEXT_QUESTION = re.compile(
+    r",?\s+(?:and|also|but|plus)\s+(?=(?:is|are|was|were|do|does|did|can|could|should|"
+    r"would|will|how|what|when|where|why|which|who)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_units(message: str) -> list[str]:
+    """The message's sentences, split again where one goes on to ask another question ("What
+    side effects did people get, and does the NHS pay for it?" is two; "Can they use his own
+    cells or does it have to come from a donor?" is one, its alternatives one question)."""
+    units = []
+    for sentence in sentences_of(message):
+        units += [u.strip() for u in _NEXT_QUESTION.split(sentence) if u.strip()]
+    return units
+
+
+def asks(unit: str) -> bool:
+    """Does this sentence or `question_units` part ask something ("?" or a question's
+    opening)?"""
+    return unit.endswith("?") or bool(_ASKING.match(unit))
+
+
 def without_questions_on(message: str, terms: list[str]) -> str | None:
-    """The message without its sentences that mention any of `terms`, when it asks two or
-    more questions and at least one of them mentions none: "Is it safe? Is there a trial in
-    Australia?" without "Australia" is "Is it safe?". None otherwise (also for no terms)."""
+    """The message without its sentences (and `question_units`) that mention any of `terms`,
+    when it asks two or more questions and at least one of them mentions none: "Is it safe?
+    Is there a trial in Australia?" without "Australia" is "Is it safe?". None otherwise
+    (also for no terms)."""
     if not terms:
         return None
-    sentences = sentences_of(message)
-    asking = [t for t in sentences if t.endswith("?")]
+    sentences = question_units(message)
+    asking = [t for t in sentences if asks(t)]
     if len(asking) < 2:
         return None
     kept = [t for t in sentences if not any(occurs(term, t) for term in terms)]

@@ -3,6 +3,7 @@ import pytest
 from assistant.followup import (
     acknowledges,
     depends_on_history,
+    question_units,
     resolve,
     subject_turn,
     switches_subject,
@@ -52,6 +53,11 @@ def test_a_message_of_several_questions_sheds_those_on_uncovered_terms() -> None
     message = "I'm 34. I saw a clinic in Australia. Is it safe? Is there a trial in Australia?"
     assert without_questions_on(message, ["Australia"]) == "I'm 34. Is it safe?"
     assert without_questions_on("Can stem cells cure autism?", ["autism"]) is None
+    # a sentence that goes on to ask a second question is two
+    mixed = "Were there side effects, and does the NHS pay for it?"
+    assert question_units(mixed) == ["Were there side effects", "does the NHS pay for it?"]
+    assert without_questions_on(mixed, ["NHS"]) == "Were there side effects"
+    assert question_units("Is it safe and effective?") == ["Is it safe and effective?"]
     assert without_questions_on("Is it safe? Does it hurt?", []) is None  # nothing to shed
     # every question mentions it: nothing is left to answer
     assert (
