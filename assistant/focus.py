@@ -98,23 +98,22 @@ def analyse(
     # whole message: in a story one word barely moves the embedding, yet "can stem cells
     # cure autism?" at the end of it still leans on "autism".
     story = question_part != query.focus.strip()
-    # ... and a word of a message of several questions against the question it is in: "does
-    # the NHS pay for it?" after a covered question leans on "NHS" as much as when asked alone
-    units = [u for u in question_units(asked) if asks(u)]  # not "paracetamol does nothing"
-    several = len(units) > 1
-    in_asked = (
-        _probes([a for a in absent if occurs(a[0], asked)], asked, settings)
-        if story or several
-        else []
-    )
+    # ... and a word of a message of several parts against the question it is in: "does the
+    # NHS pay for it?" after a covered question leans on "NHS" as much as when asked alone
+    units = question_units(asked)
+    units = [u for u in units if asks(u)] if len(units) > 1 else []  # not "paracetamol ..."
+
+    def home_of(word: str) -> str:
+        """The text a word is weighed in."""
+        unit = next((u for u in units if occurs(word, u)), None)
+        return unit or (asked if story and occurs(word, asked) else text)
+
+    in_asked = _probes([a for a in absent if home_of(a[0]) != text], asked, settings)
     taken = {a[0].lower() for a in in_asked}
     in_text = [a for a in _probes(absent, text, settings) if a[0].lower() not in taken]
     in_text = in_text[: max(settings.max_probes - len(in_asked), 0)]
     probes = in_text + in_asked
-    # the text each word is weighed in
-    homes = [text] * len(in_text) + [
-        next((u for u in units if occurs(a[0], u)), asked) if several else asked for a in in_asked
-    ]
+    homes = [text] * len(in_text) + [home_of(a[0]) for a in in_asked]
     batch = [text, *(_without(home, a) for home, a in zip(homes, probes, strict=True))]
     batch += [a[0].lower() for a in probes]
     # Several absent words can carry a question together when none does alone ("will my

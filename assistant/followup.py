@@ -185,8 +185,8 @@ def asked_part(message: str) -> str:
 
 # Where one sentence asks a second question: ", and does the NHS pay for it?", "also can I ..."
 _NEXT_QUESTION = re.compile(
-    r",?\s+(?:and|also|but|plus)\s+(?=(?:is|are|was|were|do|does|did|can|could|should|"
-    r"would|will|how|what|when|where|why|which|who)\b)",
+    r"(?:,?\s+(?:and|also|but|plus)\s+|,\s+)(?=(?:is|are|was|were|do|does|did|can|could|"
+    r"should|would|will|how|what|when|where|why|which|who)\b)",
     re.IGNORECASE,
 )
 

@@ -171,6 +171,17 @@ def test_a_two_letter_acronym_the_sources_never_use_is_what_is_missing(
     assert answer.not_covered == missing
 
 
+def test_a_word_no_source_uses_is_weighed_in_the_question_it_is_in(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # one sentence, a story and then the question: weighed in all of it "MS" carried too
+    # little to be named, and the patient was told nothing
+    message = (
+        "my mum has MS and shes been reading about stem cells on facebook, is it actually "
+        "safe for MS patients or is it all a scam?"
+    )
+    answer = answerer.ask(seed_version, message)
+    assert answer.status == "no_answer" and answer.not_covered == ("MS",)
+
+
 def test_whom_a_question_is_for_is_not_reported_as_missing(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
     answer = answerer.ask(
         seed_version, "what about for stroke? my gran had one in march", ["Are stem cells safe?"]

@@ -58,6 +58,10 @@ def test_a_message_of_several_questions_sheds_those_on_uncovered_terms() -> None
     assert question_units(mixed) == ["Were there side effects", "does the NHS pay for it?"]
     assert without_questions_on(mixed, ["NHS"]) == "Were there side effects"
     assert question_units("Is it safe and effective?") == ["Is it safe and effective?"]
+    assert question_units("my mum has MS, is it safe for her?") == [
+        "my mum has MS",
+        "is it safe for her?",
+    ]
     assert without_questions_on("Is it safe? Does it hurt?", []) is None  # nothing to shed
     # every question mentions it: nothing is left to answer
     assert (
