@@ -192,12 +192,15 @@ _NEXT_QUESTION = re.compile(
 
 
 def question_units(message: str) -> list[str]:
-    """The message's sentences, split again where one goes on to ask another question ("What
+    """The message's sentences, a question split again where it goes on to ask another ("What
     side effects did people get, and does the NHS pay for it?" is two; "Can they use his own
     cells or does it have to come from a donor?" is one, its alternatives one question)."""
     units = []
     for sentence in sentences_of(message):
-        units += [u.strip() for u in _NEXT_QUESTION.split(sentence) if u.strip()]
+        # only a question is split: in "My mum is 61 and was diagnosed in May." no new
+        # question starts at "and was"
+        parts = _NEXT_QUESTION.split(sentence) if sentence.endswith("?") else [sentence]
+        units += [u.strip() for u in parts if u.strip()]
     return units
 
 

@@ -62,6 +62,9 @@ def test_a_message_of_several_questions_sheds_those_on_uncovered_terms() -> None
         "my mum has MS",
         "is it safe for her?",
     ]
+    # a statement is not split: no question starts at "and was"
+    told = "My mum is 61 and was diagnosed in May."
+    assert question_units(told) == [told]
     assert without_questions_on("Is it safe? Does it hurt?", []) is None  # nothing to shed
     # every question mentions it: nothing is left to answer
     assert (
