@@ -264,12 +264,12 @@ class Answerer:
         it is about; else the phrases no source addresses, when they are this question's own
         words ("what about ALS?"), or none, when an earlier turn named them. The subject is
         the question's own when it turns to one, else the last earlier turn that names one
-        (`subject_turn`), read on its own as it was first asked; a turn after that one which
-        was declined for its own uncovered subject (`_turn_gap`) names the subject instead,
-        and gives none. Only a word no source uses
-        counts: a subject turn with weak evidence alone may be a statement that the
-        follow-up asks about ("I'm 11 weeks pregnant and my midwife mentioned my iron" ->
-        "how can I prevent it"), or lean on a turn before it ("and what about in kids?")."""
+        (`subject_turn`), read on its own as it was first asked; a later turn that was
+        declined for an uncovered subject of its own (`_turn_gap`) names it instead, and
+        then none is listed. Only a word no source uses counts: a subject turn with weak
+        evidence alone may be a statement that the follow-up asks about ("I'm 11 weeks
+        pregnant and my midwife mentioned my iron" -> "how can I prevent it"), or lean on a
+        turn before it ("and what about in kids?")."""
         f = self.settings.followup
         own = switches_subject(question, f)
         at = None if own else subject_index(turns, f)

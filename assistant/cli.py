@@ -267,6 +267,7 @@ def _print_eval(results: dict[str, Any]) -> None:
         "answered_rate",
         "abstain_rate",
         "non_verbatim",
+        "not_covered_named",
         "latency_ms_p50",
         "latency_ms_p95",
     ]

@@ -1,4 +1,5 @@
-"""Eval metrics over question files: answer hits, passage recall/MRR, abstention, latency."""
+"""Eval metrics over question files: answer hits, passage recall/MRR, abstention, what
+`not_covered` names, latency."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import Answerer
+from assistant.followup import occurs
 from assistant.model import Answer
 from corpus.verbatim import SourceTexts, is_verbatim
 from index.store import IndexVersion
@@ -34,6 +36,9 @@ class Question:
     gold: list[str]
     gold_ids: list[str]
     qtype: str = ""  # MedQuAD's question type ("symptoms", ...), when the file gives one
+    # what `not_covered` should name, when the file says: one group per uncovered part, any
+    # of whose words will do ([["cost", "much"], ["NHS", "UK"]])
+    not_covered: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass
@@ -50,6 +55,8 @@ class Tally:
     abstained: int = 0
     non_verbatim: int = 0
     not_covered_outside: int = 0  # not_covered phrases that are not in the question
+    named_expected: int = 0  # uncovered parts the question file says `not_covered` names
+    named: int = 0  # ... that it did name
     latencies: list[float] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
@@ -73,6 +80,9 @@ class Tally:
             "abstain_rate": round(self.abstained / m, 4) if self.out_of_scope else None,
             "non_verbatim": self.non_verbatim,
             "not_covered_outside": self.not_covered_outside,
+            "not_covered_named": (
+                round(self.named / self.named_expected, 4) if self.named_expected else None
+            ),
             "latency_ms_p50": round(statistics.median(lat), 1),
             "latency_ms_p95": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1),
         }
@@ -107,6 +117,7 @@ def load_questions(path: Path) -> list[Question]:
                     gold=list(raw.get("gold", [])),
                     gold_ids=list(raw.get("gold_ids", [])) + list(raw.get("also_ok_ids", [])),
                     qtype=str(raw.get("qtype") or ""),
+                    not_covered=tuple(tuple(map(str, g)) for g in raw.get("not_covered", [])),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -136,6 +147,11 @@ def score(
         if not is_verbatim(doc, sentence.text, sentence.start, sentence.end, sources):
             tally.non_verbatim += 1
     tally.not_covered_outside += sum(phrase not in q.question for phrase in answer.not_covered)
+    tally.named_expected += len(q.not_covered)
+    tally.named += sum(
+        any(occurs(word, phrase) for word in group for phrase in answer.not_covered)
+        for group in q.not_covered
+    )
     if q.expect == "abstain":
         tally.out_of_scope += 1
         tally.abstained += answer.status == "no_answer"

@@ -109,3 +109,17 @@ def test_not_covered_phrases_outside_the_question_are_counted() -> None:
     question = _question(question="Can stem cells cure autism?", expect="abstain")
     score(question, answer, SimpleNamespace(documents={}), tally)  # type: ignore[arg-type]
     assert tally.summary()["not_covered_outside"] == 1
+
+
+def test_what_not_covered_should_name_is_counted_per_uncovered_part() -> None:
+    tally = Tally()
+    answer = replace(_answer([], []), not_covered=("NHS pay",))
+    question = _question(
+        question="How much does it cost, and does the NHS pay?",
+        expect="abstain",
+        not_covered=(("cost", "much"), ("NHS", "UK")),
+    )
+    score(question, answer, SimpleNamespace(documents={}), tally)  # type: ignore[arg-type]
+    assert tally.summary()["not_covered_named"] == 0.5  # NHS named, the cost not
+    # files that say nothing about it have no figure
+    assert Tally().summary()["not_covered_named"] is None
