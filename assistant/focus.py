@@ -100,7 +100,7 @@ def analyse(
     story = question_part != query.focus.strip()
     # ... and a word of a message of several parts against the question it is in: "does the
     # NHS pay for it?" after a covered question leans on "NHS" as much as when asked alone
-    units = question_units(asked)
+    units = question_units(_apply(query.focus, corrections))
     units = [u for u in units if asks(u)] if len(units) > 1 else []  # not "paracetamol ..."
 
     def home_of(word: str) -> str:

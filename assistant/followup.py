@@ -152,7 +152,7 @@ def depends_on_history(question: str, settings: FollowupSettings | None = None) 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")
 _ASKING = re.compile(
-    r"^\W*(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+    r"^\W*(?:(?:and|but|also|so|or|plus)\s+)?(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
     r"should|would|will|may|might|has|have|any|anything)\b",
     re.IGNORECASE,
 )

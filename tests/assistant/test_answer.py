@@ -380,6 +380,8 @@ def test_a_message_of_several_questions_answers_those_the_sources_cover(
     for mixed in (
         "What side effects did people get in the spinal cord trials, and does the NHS pay?",
         "What side effects did people get in the spinal cord trials? Does the NHS pay for it?",
+        # a question typed without its "?" after one with it
+        "Were there side effects in the spinal cord studies? and can I get it on the NHS",
     ):
         answer = answerer.ask(seed_version, mixed)
         assert answer.status == "answered" and len(answer.not_covered) == 1, mixed
