@@ -185,7 +185,7 @@ def asked_part(message: str) -> str:
 
 # Where one sentence asks a second question: ", and does the NHS pay for it?", "also can I ..."
 _NEXT_QUESTION = re.compile(
-    r"(?:,?\s+(?:and|also|but|plus)\s+|,\s+)(?=(?:is|are|was|were|do|does|did|can|could|"
+    r"(?:,?\s+(?:and|also|but|plus|&)\s+|,\s+)(?=(?:is|are|was|were|do|does|did|can|could|"
     r"should|would|will|how|what|when|where|why|which|who)\b)",
     re.IGNORECASE,
 )
@@ -195,12 +195,19 @@ def question_units(message: str) -> list[str]:
     """The message's sentences, a question split again where it goes on to ask another ("What
     side effects did people get, and does the NHS pay for it?" is two; "Can they use his own
     cells or does it have to come from a donor?" is one, its alternatives one question)."""
+    return [unit for unit, _ in _units(message)]
+
+
+def _units(message: str) -> list[tuple[str, bool]]:
+    """`question_units`, each with whether it is part of a sentence that ends in "?"."""
     units = []
     for sentence in sentences_of(message):
         # only a question is split: in "My mum is 61 and was diagnosed in May." no new
         # question starts at "and was"
-        parts = _NEXT_QUESTION.split(sentence) if sentence.endswith("?") else [sentence]
-        units += [u.strip() for u in parts if u.strip()]
+        asking = sentence.endswith("?")
+        split = asking or bool(_ASKING.match(sentence))  # "What is X & is it legal"
+        parts = _NEXT_QUESTION.split(sentence) if split else [sentence]
+        units += [(u.strip(), asking) for u in parts if u.strip()]
     return units
 
 
@@ -217,8 +224,10 @@ def without_questions_on(message: str, terms: list[str]) -> str | None:
     (also for no terms)."""
     if not terms:
         return None
-    sentences = question_units(message)
-    asking = [t for t in sentences if asks(t)]
+    # "So my questions are: were there tumours, and how long is the wait?" asks twice
+    units = _units(message)
+    sentences = [unit for unit, _ in units]
+    asking = [unit for unit, in_question in units if in_question or asks(unit)]
     if len(asking) < 2:
         return None
     kept = [t for t in sentences if not any(occurs(term, t) for term in terms)]

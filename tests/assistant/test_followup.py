@@ -65,6 +65,13 @@ def test_a_message_of_several_questions_sheds_those_on_uncovered_terms() -> None
     # a statement is not split: no question starts at "and was"
     told = "My mum is 61 and was diagnosed in May."
     assert question_units(told) == [told]
+    assert question_units("What is stem cell tourism & is it legal") == [
+        "What is stem cell tourism",
+        "is it legal",
+    ]
+    # both parts of a question sentence ask, however the first opens
+    story = "I'm 52. So my questions are: were there tumours, and how long is the wait on the NHS?"
+    assert without_questions_on(story, ["NHS"]) == "I'm 52. So my questions are: were there tumours"
     assert without_questions_on("Is it safe? Does it hurt?", []) is None  # nothing to shed
     # every question mentions it: nothing is left to answer
     assert (
