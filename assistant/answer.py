@@ -217,6 +217,11 @@ class Answerer:
         answered = (
             scored is not None and not missing and scored.answerable >= self.scorer.answer_threshold
         )
+        threshold = self.scorer.focus_threshold
+        if scored and not answered and not missing and scored.analysis.joint_focus >= threshold:
+            # declined on its evidence, and its absent words together carry it: name them
+            share = self.settings.focus.named_share
+            missing = not_covered(scored.analysis.absent, question, threshold * share)
         chosen = self._choose(version, scored) if answered and scored else []
         return self._compose(version, question, scored, chosen, missing)
 

@@ -31,7 +31,7 @@ from index.vocab import WORD, acronym, content_word, person_word, zipf
 
 @dataclass(frozen=True)
 class FocusSettings:
-    """How many absent words are weighed per question."""
+    """How many absent words are weighed per question, and which are named."""
 
     # Each weighed word adds two short texts to the query's one model call (the question
     # without it, and the word alone). Rarest words first; six covers every question of the
@@ -42,6 +42,12 @@ class FocusSettings:
     # so long messages skip the probes and rely on sentence evidence; the words of a long
     # message's question part are still weighed, against that part.
     max_probe_words: int = 60
+    # A question declined on its evidence names nothing when no absent word reaches the focus
+    # threshold alone. When its absent words together do (joint focus), those that carry at
+    # least this share of the threshold are named: "NHS", "knee", "cartilage" in "does the
+    # NHS offer stem cell treatment for knee cartilage damage". Only the naming changes,
+    # never the decision. Chosen, not fitted: half, so a word must still carry a real part.
+    named_share: float = 0.5
 
 
 @dataclass(frozen=True)

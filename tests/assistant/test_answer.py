@@ -182,6 +182,18 @@ def test_a_word_no_source_uses_is_weighed_in_the_question_it_is_in(answerer, see
     assert answer.status == "no_answer" and answer.not_covered == ("MS",)
 
 
+def test_a_question_declined_on_its_evidence_names_what_together_carries_it(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    # no absent word reaches the focus threshold alone, so the refusal named nothing
+    answer = answerer.ask(
+        seed_version, "does the council pay for stem cell treatment for hip cartilage damage"
+    )
+    assert answer.status == "no_answer" and answer.answer == ()
+    assert "hip cartilage" in answer.not_covered
+
+
 def test_whom_a_question_is_for_is_not_reported_as_missing(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
     answer = answerer.ask(
         seed_version, "what about for stroke? my gran had one in march", ["Are stem cells safe?"]
