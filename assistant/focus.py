@@ -18,9 +18,9 @@ import numpy as np
 from assistant.followup import (
     ResolvedQuery,
     asked_part,
-    asks,
     occurs,
     opening_length,
+    own_question,
     question_units,
 )
 from index.embed import Embedder
@@ -107,7 +107,8 @@ def analyse(
     # ... and a word of a message of several parts against the question it is in: "does the
     # NHS pay for it?" after a covered question leans on "NHS" as much as when asked alone
     units = question_units(_apply(query.focus, corrections))
-    units = [u for u in units if asks(u)] if len(units) > 1 else []  # not "paracetamol ..."
+    # parts that stand as questions alone: not "paracetamol does nothing", nor "what cauess it"
+    units = [u for u in units if own_question(u)] if len(units) > 1 else []
 
     def home_of(word: str) -> str:
         """The text a word is weighed in."""

@@ -200,21 +200,39 @@ def question_units(message: str) -> list[str]:
 
 def _units(message: str) -> list[tuple[str, bool]]:
     """`question_units`, each with whether it is part of a sentence that ends in "?"."""
-    units = []
+    units: list[tuple[str, bool]] = []
     for sentence in sentences_of(message):
+        if not words(sentence) and units:
+            units[-1] = (f"{units[-1][0]} {sentence}", units[-1][1] or sentence.endswith("?"))
+            continue
         # only a question is split: in "My mum is 61 and was diagnosed in May." no new
         # question starts at "and was"
         asking = sentence.endswith("?")
         split = asking or bool(_ASKING.match(sentence))  # "What is X & is it legal"
         parts = _NEXT_QUESTION.split(sentence) if split else [sentence]
-        units += [(u.strip(), asking) for u in parts if u.strip()]
+        # a part with no word ("?" of "Is it safe? ?") is no question of its own
+        units += [(u.strip(), asking) for u in parts if words(u)]
     return units
 
 
 def asks(unit: str) -> bool:
-    """Does this sentence or `question_units` part ask something ("?" or a question's
-    opening)?"""
-    return unit.endswith("?") or bool(_ASKING.match(unit))
+    """Does this sentence or `question_units` part ask the sources something: it ends in "?"
+    or opens like a question, and is not said to the assistant ("Can you help me?",
+    "thanks")? Without "?", "any ..." closes a message rather than asks ("Any advice
+    appreciated.", "Any help would be great")."""
+    if to_the_assistant(unit):
+        return False
+    if unit.endswith("?"):
+        return True
+    opening = _ASKING.match(unit)
+    return opening is not None and opening.group(1).lower() not in ("any", "anything")
+
+
+def own_question(unit: str, settings: FollowupSettings | None = None) -> bool:
+    """A part of a message that `asks` and names enough to stand as a question alone ("does
+    the NHS pay for it?"), not one that leans on the rest ("what cauess it")."""
+    s = settings or FollowupSettings()
+    return asks(unit) and len(_subject_words(words(unit), s)) >= s.min_subject_words
 
 
 def without_questions_on(message: str, terms: list[str]) -> str | None:

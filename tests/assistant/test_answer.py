@@ -171,6 +171,16 @@ def test_a_two_letter_acronym_the_sources_never_use_is_what_is_missing(
     assert answer.not_covered == missing
 
 
+def test_a_closing_line_is_not_a_question_whose_words_go_missing(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # weighed as a question of its own, "Any advice appreciated." named "advice appreciated"
+    for message in (
+        "Can stem cells cause tumours? Any advice appreciated.",
+        "Were there side effects in the studies? Any help would be great, thanks",
+    ):
+        answer = answerer.ask(seed_version, message)
+        assert answer.status == "answered" and answer.not_covered == (), message
+
+
 def test_a_word_no_source_uses_is_weighed_in_the_question_it_is_in(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
     # one sentence, a story and then the question: weighed in all of it "MS" carried too
     # little to be named, and the patient was told nothing

@@ -2,7 +2,9 @@ import pytest
 
 from assistant.followup import (
     acknowledges,
+    asks,
     depends_on_history,
+    own_question,
     question_units,
     resolve,
     subject_turn,
@@ -135,3 +137,15 @@ def test_a_message_that_also_asks_or_names_something_is_no_acknowledgement(
     message: str,
 ) -> None:
     assert not acknowledges(message)
+
+
+def test_closing_lines_and_words_to_the_assistant_ask_nothing() -> None:
+    assert asks("any side effects?") and asks("and can I get it on the NHS")
+    assert not asks("Any advice appreciated.") and not asks("Any help would be great, thanks")
+    assert not asks("Can you help me?") and not asks("Thank you.")
+
+
+def test_a_part_that_leans_on_the_rest_is_no_question_of_its_own() -> None:
+    assert own_question("does the NHS pay for it?")
+    assert not own_question("what cauess it")  # one subject word: the story says what "it" is
+    assert not own_question("my mum has MS")  # asks nothing
