@@ -54,7 +54,7 @@ def test_a_scorer_file_for_other_features_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # builds the 11,625-chunk topical index, then trains: ~25 min here
+@pytest.mark.timeout(3600)  # builds the 11,625-chunk topical index, then trains: ~10 min here
 def test_the_packaged_scorer_is_what_the_documented_command_makes(
     seed_index: Path,
     shared: Path,
