@@ -269,7 +269,7 @@ class Answerer:
         it is about; else the phrases no source addresses, when they are this question's own
         words ("what about ALS?"), or none, when an earlier turn named them. The subject is
         the question's own when it turns to one, else the last earlier turn that names one
-        (`subject_turn`), read on its own as it was first asked; a later turn that was
+        (`subject_index`), read on its own as it was first asked; a later turn that was
         declined for an uncovered subject of its own (`_turn_gap`) names it instead, and
         then none is listed. Only a word no source uses counts: a subject turn with weak
         evidence alone may be a statement that the follow-up asks about ("I'm 11 weeks
@@ -285,9 +285,7 @@ class Answerer:
         ):
             return []
         subject = about_the_sources(question if at is None else turns[at], f)
-        alone = ResolvedQuery(subject, subject, False)
-        analysis = analyse(version, self.embedder, alone, self.settings.focus)
-        missing = not_covered(analysis.absent, subject, self.scorer.focus_threshold)
+        missing = self._uncovered(version, ResolvedQuery(subject, subject, False))
         if not missing:
             return None
         return missing if own else []
@@ -302,10 +300,13 @@ class Answerer:
         turn = about_the_sources(turn, f)
         if to_the_assistant(turn, f) or not names_absent(version, turn):
             return False
-        query = resolve(turn, earlier, f)
-        analysis = analyse(version, self.embedder, query, self.settings.focus)
-        missing = not_covered(analysis.absent, turn, self.scorer.focus_threshold)
+        missing = self._uncovered(version, resolve(turn, earlier, f))
         return bool(missing) and without_questions_on(turn, missing) is None
+
+    def _uncovered(self, version: IndexVersion, query: ResolvedQuery) -> list[str]:
+        """What no source covers of a turn read as `query` (one model call)."""
+        analysis = analyse(version, self.embedder, query, self.settings.focus)
+        return not_covered(analysis.absent, query.focus, self.scorer.focus_threshold)
 
     def _score(
         self,

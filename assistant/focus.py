@@ -115,13 +115,14 @@ def analyse(
         unit = next((u for u in units if occurs(word, u)), None)
         return unit or (asked if story and occurs(word, asked) else text)
 
-    in_asked = _probes([a for a in absent if home_of(a[0]) != text], asked, settings)
+    home = {a[0]: home_of(a[0]) for a in absent}
+    in_asked = _probes([a for a in absent if home[a[0]] != text], asked, settings)
     taken = {a[0].lower() for a in in_asked}
     in_text = [a for a in _probes(absent, text, settings) if a[0].lower() not in taken]
     in_text = in_text[: max(settings.max_probes - len(in_asked), 0)]
     probes = in_text + in_asked
-    homes = [text] * len(in_text) + [home_of(a[0]) for a in in_asked]
-    batch = [text, *(_without(home, a) for home, a in zip(homes, probes, strict=True))]
+    homes = [text] * len(in_text) + [home[a[0]] for a in in_asked]
+    batch = [text, *(_without(at, a) for at, a in zip(homes, probes, strict=True))]
     batch += [a[0].lower() for a in probes]
     # Several absent words can carry a question together when none does alone ("will my
     # health insurance pay for a stem cell injection?"): the text without all of them.
@@ -129,10 +130,10 @@ def analyse(
     if len(group) > 1:
         batch.append(_without_all(weighed_in, group))
     places = {text: 0}
-    for home in [asked, *homes]:
-        if home not in places:
-            places[home] = len(batch)
-            batch.append(home)
+    for weighed_at in [asked, *homes]:
+        if weighed_at not in places:
+            places[weighed_at] = len(batch)
+            batch.append(weighed_at)
     vectors = embedder.encode(batch)
     n = len(probes)
     bases = np.array([places[home] for home in homes], dtype=np.int64)

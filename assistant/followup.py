@@ -152,7 +152,8 @@ def depends_on_history(question: str, settings: FollowupSettings | None = None) 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")
 _ASKING = re.compile(
-    r"^\W*(?:(?:and|but|also|so|or|plus)\s+)?(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+    r"^\W*(?:(?:and|but|also|so|or|plus)\s+)?"
+    r"(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
     r"should|would|will|may|might|has|have|any|anything)\b",
     re.IGNORECASE,
 )
@@ -384,18 +385,12 @@ def switches_subject(question: str, settings: FollowupSettings | None = None) ->
     return re.match(s.switch, question, re.IGNORECASE) is not None
 
 
-def subject_turn(history: list[str], settings: FollowupSettings | None = None) -> str | None:
-    """The earlier turn that names what a follow-up of `history` is about: walking back from
-    the latest, the first that stands alone or turns to a new subject, or else the first turn,
-    which had nothing before it to lean on. In "Can stem cells cure autism?" -> "what side
-    effects did they see?" -> "how long did they last?", the last two are about autism. None
-    only for no history."""
-    at = subject_index(history, settings)
-    return None if at is None else history[at]
-
-
 def subject_index(history: list[str], settings: FollowupSettings | None = None) -> int | None:
-    """Where in `history` the `subject_turn` is."""
+    """Where in `history` the earlier turn is that names what a follow-up is about: walking
+    back from the latest, the first that stands alone or turns to a new subject, or else the
+    first turn, which had nothing before it to lean on. In "Can stem cells cure autism?" ->
+    "what side effects did they see?" -> "how long did they last?", the last two are about
+    autism. None only for no history."""
     s = settings or FollowupSettings()
     for i in range(len(history) - 1, -1, -1):
         turn = history[i]

@@ -7,7 +7,7 @@ from assistant.followup import (
     own_question,
     question_units,
     resolve,
-    subject_turn,
+    subject_index,
     switches_subject,
     to_the_assistant,
     without_questions_on,
@@ -79,6 +79,11 @@ def test_a_message_of_several_questions_sheds_those_on_uncovered_terms() -> None
     assert (
         without_questions_on("Is autism curable? Does autism run in families?", ["autism"]) is None
     )
+
+
+def subject_turn(history: list[str]) -> str | None:
+    at = subject_index(history)
+    return None if at is None else history[at]
 
 
 def test_the_turn_a_follow_up_is_about_is_the_last_that_names_a_subject() -> None:
