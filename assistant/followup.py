@@ -179,7 +179,7 @@ def asked_part(message: str) -> str:
     for test in (lambda t: t.endswith("?"), lambda t: bool(_ASKING.match(t))):
         asking = " ".join(t for t in sentences if test(t))
         # "is that safe" names nothing of its own: the story around it says what "that" is
-        if asking and len(_subject_words(words(asking), FollowupSettings())) >= 2:
+        if asking and _names_enough(asking, FollowupSettings()):
             return asking
     return message.strip()
 
@@ -232,8 +232,12 @@ def asks(unit: str) -> bool:
 def own_question(unit: str, settings: FollowupSettings | None = None) -> bool:
     """A part of a message that `asks` and names enough to stand as a question alone ("does
     the NHS pay for it?"), not one that leans on the rest ("what cauess it")."""
-    s = settings or FollowupSettings()
-    return asks(unit) and len(_subject_words(words(unit), s)) >= s.min_subject_words
+    return asks(unit) and _names_enough(unit, settings or FollowupSettings())
+
+
+def _names_enough(text: str, s: FollowupSettings) -> bool:
+    """Does `text` name enough subject words to stand as a question on its own?"""
+    return len(_subject_words(words(text), s)) >= s.min_subject_words
 
 
 def without_questions_on(message: str, terms: list[str]) -> str | None:
