@@ -62,6 +62,14 @@ QUANTIZED_FORMAT = "int8-dynamic-per-channel-1"
 # call (index/batching.py): a question's vectors then depend on that question alone, and the
 # same question gets the same answer under load as in `stemcell-qa eval`.
 QUERY_BATCH = 8
+# What one onnxruntime call costs beyond its token rows, in token rows (rows x padded width):
+# `python -m bench.encode_batches` fits time = fixed + per_row * rows x width over calls of
+# 1-8 texts of 3-40 tokens, int8, one thread; it printed 1.22 ms fixed, 0.093 ms a token row
+# (13.1 rows) on this 2-core machine. `plan_batches` cuts length-sorted texts where a new call
+# costs less than padding short texts (single words) to long ones (their questions): on the
+# answerer's own calls for bench/load.py's questions and eval/seed-patients-dev.jsonl, 0.62x
+# the time of fixed calls of 8 (8 to 20 rows all gave 0.62-0.63x).
+CALL_ROWS = 13
 MIN_COSINE = 0.98
 KINDS = ("int8", "fp32")  # what `auto` serves with, in order of preference
 
@@ -252,30 +260,38 @@ class OnnxEmbedder:
         batch_size: int = QUERY_BATCH,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
-        """Vectors for `texts`, in batches of similar length."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for begin in range(0, len(order), batch_size):
-            ids = order[begin : begin + batch_size]
-            out[ids] = self._encode_batch([texts[i] for i in ids])
-            if progress:
-                progress(len(ids))
-        return out
-
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        tokens, mask = self._run(self._tokenizer.encode_batch(texts))
-        weights = mask[..., None].astype(np.float32)
-        pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        """Vectors for `texts` (a repeated text is encoded once), in calls of texts of
+        similar token length (`plan_batches`) of at most `batch_size`."""
+        unique = list(dict.fromkeys(texts))
+        vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
+        order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
+        window = 4 * batch_size  # tokenised together: padded to their longest, then trimmed
+        for begin in range(0, len(order), window):
+            part = order[begin : begin + window]
+            ids, mask = _arrays(self._tokenizer.encode_batch([unique[i] for i in part]))
+            lengths = mask.sum(axis=1)
+            rows = np.argsort(lengths, kind="stable")
+            for lo, hi in plan_batches([int(n) for n in lengths[rows]], batch_size):
+                picked = rows[lo:hi]
+                width = int(lengths[picked].max())
+                tokens = self._run_arrays(ids[picked, :width], mask[picked, :width])
+                vectors[[part[r] for r in picked]] = _mean_pool(tokens, mask[picked, :width])
+                if progress:
+                    progress(hi - lo)
+        if progress and len(unique) < len(texts):
+            progress(len(texts) - len(unique))
+        at = {text: i for i, text in enumerate(unique)}
+        return vectors[[at[text] for text in texts]]
 
     def _run(self, encoded: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         """Token vectors (batch, tokens, dim) of tokenised, padded texts, and their attention
         mask (batch, tokens)."""
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        ids, mask = _arrays(encoded)
+        return self._run_arrays(ids, mask), mask
+
+    def _run_arrays(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        return np.asarray(self._session.run(None, inputs)[0]), mask
+        return np.asarray(self._session.run(None, inputs)[0])
 
     def encode_spans(
         self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
@@ -340,6 +356,41 @@ class OnDemand:
     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
         """The loaded model's text and span vectors."""
         return self.model().encode_spans(texts, spans, batch_size)
+
+
+def plan_batches(lengths: list[int], most: int) -> list[tuple[int, int]]:
+    """Cut texts sorted by token length into calls of at most `most`: `(start, end)` ranges
+    that together cost least, a call costing `CALL_ROWS` plus its texts times the longest's
+    length (every text is padded to it). Eight question-long texts stay one call; five
+    single words before them get their own."""
+    best = [0.0] + [float("inf")] * len(lengths)
+    cut = [0] * (len(lengths) + 1)
+    for end in range(1, len(lengths) + 1):
+        for start in range(max(0, end - most), end):
+            cost = best[start] + CALL_ROWS + (end - start) * lengths[end - 1]
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    ranges: list[tuple[int, int]] = []
+    end = len(lengths)
+    while end:
+        ranges.append((cut[end], end))
+        end = cut[end]
+    return ranges[::-1]
+
+
+def _arrays(encoded: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids and attention mask (batch, tokens) of tokenised, padded texts."""
+    ids = np.array([e.ids for e in encoded], dtype=np.int64)
+    mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+    return ids, mask
+
+
+def _mean_pool(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Unit-length means of each text's token vectors, as sentence-transformers pools."""
+    weights = mask[..., None].astype(np.float32)
+    pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return (pooled / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 def build_embedder(

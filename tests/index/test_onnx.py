@@ -22,6 +22,7 @@ from index.onnx import (
     export,
     for_builds,
     onnx_embedder,
+    plan_batches,
 )
 from tests.conftest import seed_documents
 
@@ -61,6 +62,27 @@ def test_the_int8_copy_is_smaller_and_close_to_torch_on_the_seed_article(
     assert not np.allclose(cosines, 1.0, atol=1e-6)  # quantised: near, not equal
     sizes = [encoder_path(exported, kind).stat().st_size for kind in ("int8", "fp32")]
     assert sizes[0] < sizes[1] / 2
+
+
+def test_single_words_get_a_call_of_their_own_and_question_long_texts_share_one() -> None:
+    words, questions = [3] * 5, [12] * 6  # token lengths, sorted as `encode` sorts them
+    assert plan_batches(words + questions, 8) == [(0, 5), (5, 11)]
+    assert plan_batches([10] * 8, 8) == [(0, 8)]  # alike: one call
+    ranges = plan_batches([3, 4, 9, 10, 11, 30, 31, 32] * 3, 8)
+    assert all(0 < end - start <= 8 for start, end in ranges)
+    assert [r[0] for r in ranges[1:]] == [r[1] for r in ranges[:-1]]  # every text once
+    assert (ranges[0][0], ranges[-1][1]) == (0, 24)
+    assert plan_batches([], 8) == []
+
+
+def test_a_repeated_text_gets_its_vector_at_each_place(exported: Path) -> None:
+    int8 = OnnxEmbedder(encoder_path(exported, "int8"), quantized=True)
+    texts = ["can stem cells cause tumours", "tumours", "can stem cells cause tumours"]
+    done: list[int] = []
+    vectors = int8.encode(texts, progress=done.append)
+    assert np.array_equal(vectors[0], vectors[2])
+    assert np.array_equal(vectors[:2], int8.encode(texts[:2]))  # encoded once, as without it
+    assert sum(done) == len(texts)
 
 
 def test_under_load_a_question_gets_the_int8_vectors_it_gets_alone(exported: Path) -> None:
