@@ -304,7 +304,10 @@ class Answerer:
         return bool(missing) and without_questions_on(turn, missing) is None
 
     def _uncovered(self, version: IndexVersion, query: ResolvedQuery) -> list[str]:
-        """What no source covers of a turn read as `query` (one model call)."""
+        """What no source covers of a turn read as `query` (one model call, none when every
+        word of it is in the sources: then nothing is absent to weigh)."""
+        if not names_absent(version, query.text):
+            return []
         analysis = analyse(version, self.embedder, query, self.settings.focus)
         return not_covered(analysis.absent, query.focus, self.scorer.focus_threshold)
 

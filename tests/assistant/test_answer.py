@@ -321,6 +321,28 @@ def test_a_follow_up_that_names_nothing_is_answered_with_the_earlier_turn(
     assert not any("Across 26 studies" in s.text for s in alone.answer)
 
 
+def test_a_follow_up_on_a_subject_every_source_word_covers_makes_one_model_call(
+    embedder,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    calls: list[list[str]] = []
+
+    class Counting:
+        model_id, dim = embedder.model_id, embedder.dim
+
+        def encode(self, texts, *args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(list(texts))
+            return embedder.encode(texts, *args, **kwargs)
+
+    history = ["Is there a trial of stem cells for Huntington's disease?"]
+    answer = Answerer(Counting()).ask(seed_version, "When does it start?", history)  # type: ignore[arg-type]
+    assert answer.status == "answered" and answer.used_history
+    assert len(calls) == 1  # the earlier turn has no word to weigh: it is not embedded alone
+    calls.clear()
+    Answerer(Counting()).ask(seed_version, "is it safe?", ["can stem cells cure autism?"])  # type: ignore[arg-type]
+    assert ["can stem cells cure autism?"] in [c[:1] for c in calls]  # "autism" is weighed
+
+
 @pytest.mark.parametrize("history", [[], ["What is stem cell tourism?"]])
 def test_a_question_about_the_assistant_gets_no_quotes(answerer, seed_version, history) -> None:  # type: ignore[no-untyped-def]
     for question in ("Are you a doctor?", "what are you?", "can you help me?"):
