@@ -10,15 +10,22 @@ When nothing is queued and a lane is free, a caller makes the call itself, in it
 thread: a lone question then pays no hand-over to a worker thread and back (about 1 ms a
 stage at one client, server timings of bench/latency.py). At most `lanes` calls run at once,
 direct or merged (one semaphore), and while any job waits, newcomers queue behind it.
+
+Queued jobs are served oldest request first (`arrived`, which the web app sets as a request
+comes in), not in the order the calls were made: a request that needs a second model call (a
+follow-up weighing its earlier turn, a message of several questions) would otherwise queue
+again behind every request that came after it, and wait twice as long under load.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
@@ -30,6 +37,10 @@ from index.store import IndexVersion
 log = logging.getLogger("stemcell_qa.batching")
 In = TypeVar("In")
 Out = TypeVar("Out")
+
+
+# When the request that makes a call came in (`time.monotonic()`); unset, when the call is made
+arrived: ContextVar[float | None] = ContextVar("arrived", default=None)
 
 
 class BatchTimeoutError(RuntimeError):
@@ -75,7 +86,11 @@ class Batcher(Generic[In, Out]):
         self._call = call
         self._init = init  # run first in each thread that makes calls (e.g. its thread counts)
         self.settings = settings
-        self._queue: queue.Queue[_Job[In, Out] | None] = queue.Queue()
+        # (request arrival, submission number, job); a None job tells a worker to stop
+        self._queue: queue.PriorityQueue[tuple[float, int, _Job[In, Out] | None]] = (
+            queue.PriorityQueue()
+        )
+        self._numbers = itertools.count()
         lanes = max(1, settings.lanes)
         self._calling = threading.Semaphore(lanes)  # `lanes` calls at a time, direct or merged
         self._state = threading.Lock()  # guards _waiting
@@ -104,7 +119,7 @@ class Batcher(Generic[In, Out]):
             finally:
                 self._calling.release()
         job: _Job[In, Out] = _Job(items)
-        self._queue.put(job)
+        self._put(arrived.get() or time.monotonic(), job)
         if not job.done.wait(self.settings.timeout_s):
             raise BatchTimeoutError(
                 f"the answer engine is busy (no result within {self.settings.timeout_s:g} s); "
@@ -118,7 +133,7 @@ class Batcher(Generic[In, Out]):
     def close(self) -> None:
         """Stop the workers after the jobs already queued."""
         for _ in self._threads:
-            self._queue.put(None)
+            self._put(float("inf"), None)
         for thread in self._threads:
             thread.join(timeout=5)
 
@@ -126,29 +141,39 @@ class Batcher(Generic[In, Out]):
         if self._init is not None:
             self._init()
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            jobs = [first]
-            size = len(first.items)
-            deadline = time.monotonic() + self.settings.wait_ms / 1000
-            while size < self.settings.max_items:
-                try:
-                    job = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if job is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                jobs.append(job)
-                size += len(job.items)
-            self._serve(jobs)
+            entry = self._queue.get()
+            with self._calling:
+                # a lane is free now: serve the oldest request's job queued by now
+                self._queue.put(entry)
+                first = self._queue.get()[2]
+                if first is None:
+                    return
+                jobs = self._gather(first)
+                self._serve_locked(jobs)
+            with self._state:
+                self._waiting -= len(jobs)
 
-    def _serve(self, jobs: list[_Job[In, Out]]) -> None:
-        with self._calling:
-            self._serve_locked(jobs)
-        with self._state:
-            self._waiting -= len(jobs)
+    def _gather(self, first: _Job[In, Out]) -> list[_Job[In, Out]]:
+        """`first` and, when calls are merged, the jobs that come next, up to `max_items`
+        items (waiting up to `wait_ms` for them). Calls that are not merged are served one
+        at a time, so that an older request's job queued meanwhile goes next."""
+        jobs = [first]
+        size = len(first.items)
+        deadline = time.monotonic() + self.settings.wait_ms / 1000
+        while self.settings.merge and size < self.settings.max_items:
+            try:
+                entry = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if entry[2] is None:
+                self._queue.put(entry)  # stop after this batch
+                break
+            jobs.append(entry[2])
+            size += len(entry[2].items)
+        return jobs
+
+    def _put(self, since: float, job: _Job[In, Out] | None) -> None:
+        self._queue.put((since, next(self._numbers), job))
 
     def _serve_locked(self, jobs: list[_Job[In, Out]]) -> None:
         if not self.settings.merge:

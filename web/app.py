@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -17,10 +18,17 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.answer import Answerer, AskSettings, QuestionError
 from assistant.settings import Settings
-from index.batching import BatchingEmbedder, BatchingSearch, BatchSettings, BatchTimeoutError
+from index.batching import (
+    BatchingEmbedder,
+    BatchingSearch,
+    BatchSettings,
+    BatchTimeoutError,
+    arrived,
+)
 from index.embed import Embedder
 from index.live import LiveIndex
 from index.threads import apply_in_thread, configure_serving
@@ -32,6 +40,24 @@ if TYPE_CHECKING:  # loaded only with a refresh plan: a plain server skips fetch
 
 log = logging.getLogger("stemcell_qa.web")
 _HERE = Path(str(resources.files("web")))
+
+
+class ArrivalMiddleware:
+    """Records when each request came in (`index.batching.arrived`): the model-call queue
+    serves the oldest request's calls first."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # the lifespan's warm-up is no request
+            await self.app(scope, receive, send)
+            return
+        token = arrived.set(time.monotonic())
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            arrived.reset(token)
 
 
 def create_app(
@@ -120,6 +146,7 @@ def create_app(
             app, Request(scope), status, detail, headers
         ),
     )
+    app.add_middleware(ArrivalMiddleware)  # outermost: the time a request came in
     _errors(app)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from index.batching import Batcher, BatchingEmbedder, BatchSettings, BatchTimeoutError
+from index.batching import Batcher, BatchingEmbedder, BatchSettings, BatchTimeoutError, arrived
 from tests.conftest import FakeEmbedder
 
 
@@ -82,6 +82,46 @@ def test_a_caller_gives_up_after_its_timeout() -> None:
     release.set()
     first.join(5)
     batcher.close()
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_queued_calls_are_served_oldest_request_first(merge: bool) -> None:
+    release = threading.Event()
+    started = threading.Event()
+    served: list[int] = []
+
+    def call(items: list[int]) -> list[int]:
+        if items == [0]:
+            started.set()
+            release.wait(5)
+        served.extend(items)
+        return items
+
+    batcher = Batcher(call, BatchSettings(max_items=1, merge=merge), "test")
+    first = threading.Thread(target=batcher.submit, args=([0],))
+    first.start()  # holds the only lane while the others queue
+    assert started.wait(5)
+
+    def ask(item: int, since: float | None) -> None:
+        if since is not None:
+            arrived.set(since)  # as the web app marks a request's arrival
+        batcher.submit([item])
+
+    now = time.monotonic()
+    # a new request, one without a mark (counts from its call), and the second call of a
+    # request that came in a second ago
+    waiting = [(1, now + 60), (2, None), (3, now - 1)]
+    threads = [threading.Thread(target=ask, args=job) for job in waiting]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while batcher._waiting < len(waiting) and time.monotonic() < deadline:
+        time.sleep(0.01)  # until all three are queued
+    release.set()
+    for thread in [first, *threads]:
+        thread.join(5)
+    batcher.close()
+    assert served == [0, 3, 2, 1]
 
 
 def test_a_lone_call_runs_in_the_callers_thread_and_calls_never_overlap() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from assistant.settings import Settings
 from corpus.verbatim import is_verbatim
+from index.batching import arrived
 from tests.web.conftest import make_client
 
 LIMITS = Settings()  # the configured limits (the lead may change the defaults; tests follow)
@@ -258,3 +260,22 @@ def test_questions_are_logged_only_when_opted_in(
     ):
         logging_client.post("/ask", json={"question": secret})
     assert secret in _server_log(caplog)
+
+
+def test_model_calls_know_when_their_request_came_in(seed_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    seen: list[float | None] = []
+
+    class Marking:
+        model_id, dim = embedder.model_id, embedder.dim
+
+        def encode(self, texts, *args, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(arrived.get())  # what the model-call queue orders by
+            return embedder.encode(texts, *args, **kwargs)
+
+    with make_client(seed_index, Marking()) as client:
+        seen.clear()  # start-up's warm-up call is no request's
+        began = time.monotonic()
+        client.post("/ask", json={"question": "Can stem cells cause tumors?"})
+        ended = time.monotonic()
+    assert seen and all(mark is not None and began <= mark <= ended for mark in seen)
+    assert arrived.get() is None  # the mark is the request's, not left behind
