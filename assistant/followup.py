@@ -348,11 +348,51 @@ _ACKNOWLEDGING = frozenset(
 )
 
 
+# what opens a thank-you: a message that starts otherwise is not one ("I see ..." is no thanks)
+_THANKING = frozenset(
+    "thanks thank thankyou thx ty ta cheers ok okay k kk great perfect brilliant lovely "
+    "awesome alright right fine cool good".split()
+)
+# the writer's own next step, which closes a conversation after thanks
+_NEXT_STEP = tuple(
+    f"{step} "
+    for step in (
+        "i'll",
+        "we'll",
+        "i will",
+        "we will",
+        "i shall",
+        "i'm going to",
+        "im going to",
+        "i am going to",
+        "we're going to",
+        "we are going to",
+        "i'm gonna",
+        "im gonna",
+    )
+)
+
+
 def acknowledges(message: str) -> bool:
     """True for a message that only thanks or acknowledges ("thanks!", "ok cheers", "great,
-    that really helped x"): it asks nothing ("?") and every word is such a word."""
+    that really helped x"), or thanks and says what the writer will do next ("ok cheers,
+    I'll talk to his consultant", "thanks, we will think about it"): it asks nothing (no "?",
+    no part opening like a question), and every word before that next step is such a word.
+    "ok, my son has autism" is no thanks: it tells what later questions are about."""
     tokens = words(message)
-    return bool(tokens) and "?" not in message and all(t in _ACKNOWLEDGING for t in tokens)
+    if not tokens or "?" in message:
+        return False
+    if all(t in _ACKNOWLEDGING for t in tokens):
+        return True
+    if tokens[0] not in _THANKING:
+        return False
+    for at in range(1, len(tokens)):
+        if (" ".join(tokens[at : at + 4]) + " ").startswith(_NEXT_STEP):
+            parts = [p for t in sentences_of(message) for p in _NEXT_QUESTION.split(t)]
+            return not any(_ASKING.match(part) for part in parts)
+        if tokens[at] not in _ACKNOWLEDGING:
+            return False
+    return False
 
 
 def to_the_assistant(question: str, settings: FollowupSettings | None = None) -> bool:

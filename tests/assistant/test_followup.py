@@ -124,7 +124,17 @@ def test_openings_that_turn_to_a_subject(question: str, switches: bool) -> None:
 
 @pytest.mark.parametrize(
     "message",
-    ["thanks!", "ok cheers", "Thank you so much, that really helped x", "great, got it", "ok"],
+    [
+        "thanks!",
+        "ok cheers",
+        "Thank you so much, that really helped x",
+        "great, got it",
+        "ok",
+        # thanks, then what the writer will do next
+        "ok cheers, I'll talk to his consultant",
+        "Thanks, we will think about it and ask at her next appointment",
+        "great thanks, I'm going to show this to my mum",
+    ],
 )
 def test_thanks_and_acknowledgements_are_said_to_the_assistant(message: str) -> None:
     assert acknowledges(message) and to_the_assistant(message)
@@ -136,6 +146,10 @@ def test_thanks_and_acknowledgements_are_said_to_the_assistant(message: str) -> 
         "thanks, is it safe?",  # asks something
         "ok thanks, and the side effects",  # names something
         "great, now what about the tumour risk",
+        "ok, my son has autism",  # what later questions are about
+        "I'll talk to his consultant",  # no thanks
+        "thanks, I'll be going to Mexico for it in May, is that safe",  # asks, without "?"
+        "ok, I'll ask something else. can stem cells cure autism",
     ],
 )
 def test_a_message_that_also_asks_or_names_something_is_no_acknowledgement(
