@@ -350,8 +350,29 @@ _ACKNOWLEDGING = frozenset(
 
 # what opens a thank-you: a message that starts otherwise is not one ("I see ..." is no thanks)
 _THANKING = frozenset(
-    "thanks thank thankyou thx ty ta cheers ok okay k kk great perfect brilliant lovely "
-    "awesome alright right fine cool good".split()
+    [
+        "thanks",
+        "thank",
+        "thankyou",
+        "thx",
+        "ty",
+        "ta",
+        "cheers",
+        "ok",
+        "okay",
+        "k",
+        "kk",
+        "great",
+        "perfect",
+        "brilliant",
+        "lovely",
+        "awesome",
+        "alright",
+        "right",
+        "fine",
+        "cool",
+        "good",
+    ]
 )
 # the writer's own next step, which closes a conversation after thanks
 _NEXT_STEP = tuple(
