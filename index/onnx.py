@@ -64,11 +64,12 @@ QUANTIZED_FORMAT = "int8-dynamic-per-channel-1"
 QUERY_BATCH = 8
 # What one onnxruntime call costs beyond its token rows, in token rows (rows x padded width):
 # `python -m bench.encode_batches` fits time = fixed + per_row * rows x width over calls of
-# 1-8 texts of 3-40 tokens, int8, one thread; it printed 1.22 ms fixed, 0.093 ms a token row
-# (13.1 rows) on this 2-core machine. `plan_batches` cuts length-sorted texts where a new call
-# costs less than padding short texts (single words) to long ones (their questions): on the
-# answerer's own calls for bench/load.py's questions and eval/seed-patients-dev.jsonl, 0.62x
-# the time of fixed calls of 8 (8 to 20 rows all gave 0.62-0.63x).
+# 1-8 texts of 3-40 tokens, int8, one thread; its runs on this 2-core machine printed
+# 1.22-1.40 ms fixed and 0.093 ms a token row (13-15 rows). `plan_batches` cuts length-sorted
+# texts where a new call costs less than padding short texts (single words) to long ones
+# (their questions): on the answerer's own calls for bench/load.py's questions and
+# eval/seed-patients-dev.jsonl, 0.62x the time of fixed calls of 8 (8 to 20 rows all gave
+# 0.62-0.63x).
 CALL_ROWS = 13
 MIN_COSINE = 0.98
 KINDS = ("int8", "fp32")  # what `auto` serves with, in order of preference
