@@ -151,10 +151,37 @@ def depends_on_history(question: str, settings: FollowupSettings | None = None) 
 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")
+# the words a question opens with
+_OPENING_WORDS = [
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "is",
+    "are",
+    "was",
+    "were",
+    "do",
+    "does",
+    "did",
+    "can",
+    "could",
+    "should",
+    "would",
+    "will",
+    "may",
+    "might",
+    "has",
+    "have",
+]
 _ASKING = re.compile(
     r"^\W*(?:(?:and|but|also|so|or|plus)\s+)?"
-    r"(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
-    r"should|would|will|may|might|has|have|any|anything)\b",
+    rf"({'|'.join(_OPENING_WORDS)}|any|anything)\b",
     re.IGNORECASE,
 )
 
@@ -250,7 +277,9 @@ def without_questions_on(message: str, terms: list[str]) -> str | None:
     # "So my questions are: were there tumours, and how long is the wait?" asks twice
     units = _units(message)
     sentences = [unit for unit, _ in units]
-    asking = [unit for unit, in_question in units if in_question or asks(unit)]
+    # a part of a question sentence asks, unless it is said to the assistant: the "ok" of
+    # "ok and what about for my knees?" is no question the sources could answer
+    asking = [u for u, in_question in units if (in_question and not to_the_assistant(u)) or asks(u)]
     if len(asking) < 2:
         return None
     kept = [t for t in sentences if not any(occurs(term, t) for term in terms)]
@@ -374,6 +403,9 @@ _THANKING = frozenset(
         "good",
     ]
 )
+# a few words around a thank-you are its own ("gotcha, thanks a bunch", "cheers mate")
+_THANKS = frozenset(["thanks", "thank", "thankyou", "thx", "ty", "cheers"])
+_SHORT_THANKS = 4
 # the writer's own next step, which closes a conversation after thanks
 _NEXT_STEP = tuple(
     f"{step} "
@@ -396,24 +428,34 @@ _NEXT_STEP = tuple(
 
 def acknowledges(message: str) -> bool:
     """True for a message that only thanks or acknowledges ("thanks!", "ok cheers", "great,
-    that really helped x"), or thanks and says what the writer will do next ("ok cheers,
-    I'll talk to his consultant", "thanks, we will think about it"): it asks nothing (no "?",
-    no part opening like a question), and every word before that next step is such a word.
+    that really helped x"), thanks in a few words ("gotcha, thanks a bunch"), or thanks and
+    says what the writer will do next ("ok cheers, I'll talk to his consultant", "thanks, we
+    will think about it"): it asks nothing (no "?", no part opening like a question), and
+    every word before that next step is such a word.
     "ok, my son has autism" is no thanks: it tells what later questions are about."""
     tokens = words(message)
     if not tokens or "?" in message:
         return False
     if all(t in _ACKNOWLEDGING for t in tokens):
         return True
+    if len(tokens) <= _SHORT_THANKS and _THANKS & set(tokens):
+        return not _asks_in(tokens)  # "gotcha, thanks a bunch", "cheers mate"
     if tokens[0] not in _THANKING:
         return False
     for at in range(1, len(tokens)):
-        if (" ".join(tokens[at : at + 4]) + " ").startswith(_NEXT_STEP):
-            parts = [p for t in sentences_of(message) for p in _NEXT_QUESTION.split(t)]
-            return not any(_ASKING.match(part) for part in parts)
+        step = next(
+            (s for s in _NEXT_STEP if (" ".join(tokens[at : at + 4]) + " ").startswith(s)), ""
+        )
+        if step:
+            return not _asks_in(tokens[at + len(step.split()) :])
         if tokens[at] not in _ACKNOWLEDGING:
             return False
     return False
+
+
+def _asks_in(tokens: list[str]) -> bool:
+    """Does a word that opens questions occur among `tokens` ("thanks is it safe")?"""
+    return any(t in _OPENING_WORDS for t in tokens)
 
 
 def to_the_assistant(question: str, settings: FollowupSettings | None = None) -> bool:

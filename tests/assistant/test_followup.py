@@ -75,6 +75,9 @@ def test_a_message_of_several_questions_sheds_those_on_uncovered_terms() -> None
     story = "I'm 52. So my questions are: were there tumours, and how long is the wait on the NHS?"
     assert without_questions_on(story, ["NHS"]) == "I'm 52. So my questions are: were there tumours"
     assert without_questions_on("Is it safe? Does it hurt?", []) is None  # nothing to shed
+    # "ok" before the question is no question of its own: nothing covered is left to answer
+    knees = "ok and what about for my knees? ive got bone on bone in both"
+    assert without_questions_on(knees, ["knees"]) is None
     # every question mentions it: nothing is left to answer
     assert (
         without_questions_on("Is autism curable? Does autism run in families?", ["autism"]) is None
@@ -134,6 +137,8 @@ def test_openings_that_turn_to_a_subject(question: str, switches: bool) -> None:
         "ok cheers, I'll talk to his consultant",
         "Thanks, we will think about it and ask at her next appointment",
         "great thanks, I'm going to show this to my mum",
+        "gotcha, thanks a bunch",  # a few words around a thank-you
+        "cheers mate",
     ],
 )
 def test_thanks_and_acknowledgements_are_said_to_the_assistant(message: str) -> None:
@@ -150,6 +155,8 @@ def test_thanks_and_acknowledgements_are_said_to_the_assistant(message: str) -> 
         "I'll talk to his consultant",  # no thanks
         "thanks, I'll be going to Mexico for it in May, is that safe",  # asks, without "?"
         "ok, I'll ask something else. can stem cells cure autism",
+        "thanks is it safe",
+        "thanks I will ask: is it safe",
     ],
 )
 def test_a_message_that_also_asks_or_names_something_is_no_acknowledgement(
