@@ -49,34 +49,40 @@ _SWITCH = (
     r"have|had|if|then|so|also|i|you|we|for|in|with)\b))"
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+# the words a question opens with
+_OPENING_WORDS = (
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "is",
+    "are",
+    "was",
+    "were",
+    "do",
+    "does",
+    "did",
+    "can",
+    "could",
+    "should",
+    "would",
+    "will",
+    "may",
+    "might",
+    "has",
+    "have",
+)
 # Question and function words that name no subject.
 _QUESTION_WORDS = frozenset(
     [
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
+        *_OPENING_WORDS,
         "many",
         "much",
-        "is",
-        "are",
-        "was",
-        "were",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "should",
-        "would",
-        "will",
-        "may",
-        "might",
         "a",
         "an",
         "the",
@@ -100,8 +106,6 @@ _QUESTION_WORDS = frozenset(
         "your",
         "be",
         "been",
-        "have",
-        "has",
         "had",
         "any",
         "not",
@@ -151,34 +155,6 @@ def depends_on_history(question: str, settings: FollowupSettings | None = None) 
 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")
-# the words a question opens with
-_OPENING_WORDS = [
-    "what",
-    "which",
-    "who",
-    "whom",
-    "whose",
-    "when",
-    "where",
-    "why",
-    "how",
-    "is",
-    "are",
-    "was",
-    "were",
-    "do",
-    "does",
-    "did",
-    "can",
-    "could",
-    "should",
-    "would",
-    "will",
-    "may",
-    "might",
-    "has",
-    "have",
-]
 _ASKING = re.compile(
     r"^\W*(?:(?:and|but|also|so|or|plus)\s+)?"
     rf"({'|'.join(_OPENING_WORDS)}|any|anything)\b",
@@ -292,18 +268,13 @@ def without_questions_on(message: str, terms: list[str]) -> str | None:
 _YOU = frozenset(["you", "u", "your", "yourself", "ya"])
 
 
-# The words of a message that only thanks or acknowledges ("thanks so much, that really
-# helped x", "ok cheers", "got it"). Chosen, not fitted: thanks, agreement, sign-offs and
-# the small words around them.
-_ACKNOWLEDGING = frozenset(
+# a few words around a thank-you are its own ("gotcha, thanks a bunch", "cheers mate")
+_THANKS = frozenset(["thanks", "thank", "thankyou", "thx", "ty", "cheers"])
+# what opens a thank-you: a message that starts otherwise is not one ("I see ..." is no thanks)
+_THANKING = frozenset(
     [
-        "thanks",
-        "thank",
-        "thankyou",
-        "thx",
-        "ty",
+        *_THANKS,
         "ta",
-        "cheers",
         "ok",
         "okay",
         "k",
@@ -312,10 +283,21 @@ _ACKNOWLEDGING = frozenset(
         "good",
         "perfect",
         "cool",
-        "nice",
         "brilliant",
         "lovely",
         "awesome",
+        "alright",
+        "fine",
+        "right",
+    ]
+)
+# The words of a message that only thanks or acknowledges ("thanks so much, that really
+# helped x", "ok cheers", "got it"). Chosen, not fitted: thanks, agreement, sign-offs and
+# the small words around them.
+_ACKNOWLEDGING = frozenset(
+    [
+        *_THANKING,
+        "nice",
         "amazing",
         "wonderful",
         "excellent",
@@ -333,10 +315,7 @@ _ACKNOWLEDGING = frozenset(
         "sense",
         "bye",
         "goodbye",
-        "alright",
-        "fine",
         "sure",
-        "right",
         "yes",
         "yeah",
         "yep",
@@ -377,34 +356,6 @@ _ACKNOWLEDGING = frozenset(
 )
 
 
-# what opens a thank-you: a message that starts otherwise is not one ("I see ..." is no thanks)
-_THANKING = frozenset(
-    [
-        "thanks",
-        "thank",
-        "thankyou",
-        "thx",
-        "ty",
-        "ta",
-        "cheers",
-        "ok",
-        "okay",
-        "k",
-        "kk",
-        "great",
-        "perfect",
-        "brilliant",
-        "lovely",
-        "awesome",
-        "alright",
-        "right",
-        "fine",
-        "cool",
-        "good",
-    ]
-)
-# a few words around a thank-you are its own ("gotcha, thanks a bunch", "cheers mate")
-_THANKS = frozenset(["thanks", "thank", "thankyou", "thx", "ty", "cheers"])
 _SHORT_THANKS = 4
 # the writer's own next step, which closes a conversation after thanks
 _NEXT_STEP = tuple(
