@@ -209,15 +209,13 @@ class Answerer:
     def respond(self, version: IndexVersion, question: str, scored: Scored | None) -> Answer:
         """The answer (or honest no-answer) for a scored question: no answer when a word the
         question leans on is in no source, or when the evidence is too weak."""
-        missing = (
-            not_covered(scored.analysis.absent, question, self.scorer.focus_threshold)
-            if scored
-            else []
-        )
+        threshold = self.scorer.focus_threshold
+        if scored and scored.analysis.uses_history:
+            threshold *= self.settings.focus.followup_share  # weighed joined: diluted
+        missing = not_covered(scored.analysis.absent, question, threshold) if scored else []
         answered = (
             scored is not None and not missing and scored.answerable >= self.scorer.answer_threshold
         )
-        threshold = self.scorer.focus_threshold
         if scored and not answered and not missing and scored.analysis.joint_focus >= threshold:
             # declined on its evidence, and its absent words together carry it: name them
             share = self.settings.focus.named_share

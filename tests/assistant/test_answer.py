@@ -485,6 +485,30 @@ def test_a_follow_up_about_a_subject_no_source_covers_gets_no_quotes(
     assert not answer.not_covered  # the missing subject is an earlier turn's word, not this one's
 
 
+@pytest.mark.parametrize(
+    ("history", "question", "missing"),
+    [
+        (
+            ["Have MSCs been tested in people with spinal cord injuries?"],
+            "Do they help with autism?",
+            "autism",
+        ),
+        (["Are stem cell treatments safe?"], "Does my insurance cover them?", "insurance"),
+    ],
+)
+def test_a_follow_up_naming_a_subject_no_source_covers_is_declined_for_it(
+    answerer, seed_version, history: list[str], question: str, missing: str
+) -> None:  # type: ignore[no-untyped-def]
+    # joined with the covered turn, "autism" moves the embedding less than alone: weighed
+    # against the whole focus threshold, the spinal cord figures were quoted
+    answer = answerer.ask(seed_version, question, history)
+    assert answer.used_history
+    assert answer.status == "no_answer" and missing in answer.not_covered
+    # ... while a follow-up on the covered subject is still answered
+    covered = answerer.ask(seed_version, "how long were they followed up?", history[:1])
+    assert covered.status == "answered"
+
+
 def test_a_declined_turn_does_not_hide_the_covered_subject_when_it_asked_more(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]
