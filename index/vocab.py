@@ -151,6 +151,26 @@ def person_word(word: str) -> bool:
 _NOT_NAMES = frozenset({"ok", "hi", "ps", "am", "pm"})
 
 
+# Chat shorthand for content words, read as the word itself ("what side effects did ppl get").
+# Common English forms of three letters or more with one reading in health messages ("docs"
+# and "prob" have two: left as written). Chosen, not fitted.
+_SHORTHAND = {
+    "ppl": "people",
+    "yrs": "years",
+    "mths": "months",
+    "mnths": "months",
+    "wks": "weeks",
+    "hrs": "hours",
+    "mins": "minutes",
+    "govt": "government",
+    "appt": "appointment",
+    "approx": "approximately",
+    "info": "information",
+    "meds": "medications",
+    "diff": "difference",
+}
+
+
 def acronym(written: str) -> bool:
     """A two-letter word written in capitals that names something ("MS", "CP", "UK"): it
     can carry a question's subject although it is short. Stop words in capitals ("IS",
@@ -191,13 +211,15 @@ class Vocabulary:
     def variant(self, word: str, name: bool = False) -> str | None:
         """A word the sources use that `word` is a spelling or inflection of, if any.
 
-        Plural/singular and British/US forms always count; edit-distance neighbours only for
-        words general English does not know, or knows as rare next to a far commoner
-        neighbour (probable typos; not for a `name`: the word was written capitalised),
-        preferring the commonest.
+        Plural/singular, British/US forms and chat shorthand ("ppl") always count;
+        edit-distance neighbours only for words general English does not know, or knows as
+        rare next to a far commoner neighbour (probable typos; not for a `name`: the word was
+        written capitalised), preferring the commonest.
         """
         if word in self.index:
             return word
+        if word in _SHORTHAND:  # read as the full word, when the sources use it
+            return self.variant(_SHORTHAND[word])
         forms = [word + "s", word + "es", word[:-1] if word.endswith("s") else ""]
         if word.endswith("'s"):
             forms.append(word[:-2])

@@ -45,6 +45,14 @@ def test_an_adjective_in_y_matches_the_sources_noun() -> None:
     assert vocab.variant("belly") is None  # words in -ly are left alone
 
 
+def test_chat_shorthand_reads_as_the_word_the_sources_use() -> None:
+    vocab = vocabulary("Side effects in people followed for five years.")
+    assert vocab.variant("ppl") == "people"
+    assert vocab.variant("yrs") == "years"
+    assert vocab.variant("meds") is None  # the sources never say "medications": left as typed
+    assert vocab.variant("docs") is None  # doctors or documents: not read either way
+
+
 def test_typos_are_corrected_but_real_words_are_not() -> None:
     vocab = vocabulary("She was diagnosed with leukemia, hepatitis. Bolder claims. Symptoms vary.")
     assert vocab.variant("dianosed") == "diagnosed"  # not an English word: a typo
