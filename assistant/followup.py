@@ -268,8 +268,10 @@ def without_questions_on(message: str, terms: list[str]) -> str | None:
 _YOU = frozenset(["you", "u", "your", "yourself", "ya"])
 
 
-# a few words around a thank-you are its own ("gotcha, thanks a bunch", "cheers mate")
+# a few words around a thank-you are its own ("gotcha, thanks a bunch", "cheers mate"): up to
+# `_SHORT_THANKS` words in all (chosen: "thank you so much x" is five, all acknowledging)
 _THANKS = frozenset(["thanks", "thank", "thankyou", "thx", "ty", "cheers"])
+_SHORT_THANKS = 4
 # what opens a thank-you: a message that starts otherwise is not one ("I see ..." is no thanks)
 _THANKING = frozenset(
     [
@@ -356,7 +358,6 @@ _ACKNOWLEDGING = frozenset(
 )
 
 
-_SHORT_THANKS = 4
 # the writer's own next step, which closes a conversation after thanks
 _NEXT_STEP = tuple(
     f"{step} "
