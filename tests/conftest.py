@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -105,6 +106,18 @@ def embedder():  # type: ignore[no-untyped-def]
     from index.embed import MiniLMEmbedder
 
     return MiniLMEmbedder()
+
+
+class Watched:
+    """A real embedder whose every `encode` call is first shown to `watch` (its texts)."""
+
+    def __init__(self, inner: Any, watch: Callable[[list[str]], None]) -> None:
+        self.inner, self.watch = inner, watch
+        self.model_id, self.dim = inner.model_id, inner.dim
+
+    def encode(self, texts: list[str], *args: Any, **kwargs: Any) -> np.ndarray:
+        self.watch(list(texts))
+        return np.asarray(self.inner.encode(texts, *args, **kwargs))
 
 
 class FakeEmbedder:

@@ -8,6 +8,7 @@ import pytest
 
 from assistant.answer import Answerer, QuestionError
 from corpus.verbatim import SourceTexts, is_verbatim
+from tests.conftest import Watched
 
 
 @pytest.fixture(scope="module")
@@ -326,20 +327,14 @@ def test_a_follow_up_on_a_subject_every_source_word_covers_makes_one_model_call(
     seed_version,  # type: ignore[no-untyped-def]
 ) -> None:
     calls: list[list[str]] = []
-
-    class Counting:
-        model_id, dim = embedder.model_id, embedder.dim
-
-        def encode(self, texts, *args, **kwargs):  # type: ignore[no-untyped-def]
-            calls.append(list(texts))
-            return embedder.encode(texts, *args, **kwargs)
+    answerer = Answerer(Watched(embedder, calls.append))  # type: ignore[arg-type]
 
     history = ["Is there a trial of stem cells for Huntington's disease?"]
-    answer = Answerer(Counting()).ask(seed_version, "When does it start?", history)  # type: ignore[arg-type]
+    answer = answerer.ask(seed_version, "When does it start?", history)
     assert answer.status == "answered" and answer.used_history
     assert len(calls) == 1  # the earlier turn has no word to weigh: it is not embedded alone
     calls.clear()
-    Answerer(Counting()).ask(seed_version, "is it safe?", ["can stem cells cure autism?"])  # type: ignore[arg-type]
+    answerer.ask(seed_version, "is it safe?", ["can stem cells cure autism?"])
     assert ["can stem cells cure autism?"] in [c[:1] for c in calls]  # "autism" is weighed
 
 

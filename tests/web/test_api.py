@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from assistant.settings import Settings
 from corpus.verbatim import is_verbatim
 from index.batching import arrived
+from tests.conftest import Watched
 from tests.web.conftest import make_client
 
 LIMITS = Settings()  # the configured limits (the lead may change the defaults; tests follow)
@@ -264,15 +265,10 @@ def test_questions_are_logged_only_when_opted_in(
 
 def test_model_calls_know_when_their_request_came_in(seed_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     seen: list[float | None] = []
+    # what the model-call queue orders by, at each call
+    marking = Watched(embedder, lambda texts: seen.append(arrived.get()))
 
-    class Marking:
-        model_id, dim = embedder.model_id, embedder.dim
-
-        def encode(self, texts, *args, **kwargs):  # type: ignore[no-untyped-def]
-            seen.append(arrived.get())  # what the model-call queue orders by
-            return embedder.encode(texts, *args, **kwargs)
-
-    with make_client(seed_index, Marking()) as client:
+    with make_client(seed_index, marking) as client:
         seen.clear()  # start-up's warm-up call is no request's
         began = time.monotonic()
         client.post("/ask", json={"question": "Can stem cells cause tumors?"})
