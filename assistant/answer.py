@@ -265,7 +265,8 @@ class Answerer:
     ) -> list[str] | None:
         """For a question read with earlier turns: None when the sources cover the subject
         it is about; else the phrases no source addresses, when they are this question's own
-        words ("what about ALS?"), or none, when an earlier turn named them. The subject is
+        words ("what about ALS?"), or none, when an earlier turn named them (and asked
+        nothing else the sources could answer). The subject is
         the question's own when it turns to one, else the last earlier turn that names one
         (`subject_index`), read on its own as it was first asked; a later turn that was
         declined for an uncovered subject of its own (`_turn_gap`) names it instead, and
@@ -286,7 +287,12 @@ class Answerer:
         missing = self._uncovered(version, ResolvedQuery(subject, subject, False))
         if not missing:
             return None
-        return missing if own else []
+        if own:
+            return missing
+        # an earlier turn that also asked what the sources answer was answered in part ("what
+        # about stem cells for blood recovery, are those studies careful?"): a follow-up may be
+        # about that part, as `_turn_gap` reads a later turn
+        return [] if without_questions_on(subject, missing) is None else None
 
     def _turn_gap(self, version: IndexVersion, turn: str, earlier: list[str]) -> bool:
         """True when an earlier turn that leant on the ones before it was declined for a

@@ -522,6 +522,22 @@ def test_a_declined_turn_does_not_hide_the_covered_subject_when_it_asked_more(
     assert back.status == "answered" and "spinal cord" in back.answer[0].text
 
 
+def test_a_follow_up_of_a_turn_answered_in_part_is_about_the_answered_part(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    # the subject turn asks what the sources answer and a part they don't ("careful"); it is
+    # answered, naming "careful", and the follow-up asks about what was answered
+    history = [
+        "what about stem cells for blood recovery after a transplant, are those studies careful?"
+    ]
+    first = answerer.ask(seed_version, history[0])
+    assert first.status == "answered" and first.not_covered == ("careful",)
+    answer = answerer.ask(seed_version, "do they leave out people with infections?", history)
+    assert answer.used_history and answer.status == "answered"
+    assert "active infections" in answer.answer[0].text
+
+
 def test_thanks_after_an_answer_gets_no_quotes_and_leaves_the_conversation_as_it_was(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]
