@@ -195,6 +195,8 @@ def _scan(
         word = match.group().lower().replace("’", "'")
         if not (content_word(word) or acronym(match.group())):
             continue
+        if _FRAME.match(text, match.start()):
+            continue  # "what kind of stem cells": the question's frame, not its subject
         terms = tokenize_word(word)
         if not terms or all(t in stems for t in terms):
             continue
@@ -207,6 +209,8 @@ def _scan(
 
 
 _LINK = re.compile(r"(\b(?:https?://|www\.)\S+)", re.IGNORECASE)
+# "what kind of ...", "which sort of ...": words that frame what is asked and name nothing
+_FRAME = re.compile(r"(?:kinds?|sorts?|types?)\s+of\b", re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:^|[.?!:]|\n)\W*$")
 
 

@@ -225,6 +225,18 @@ def test_short_capitals_that_name_nothing_do_not_block_an_answer(
         assert answer.status == "answered" and answer.not_covered == (), question
 
 
+def test_what_kind_of_frames_the_question_and_names_nothing(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # no source says "kind" or "sort": in a short question the frame weighed as its subject
+    # and the page said "The sources don't mention kind"
+    for question in ("what kind of stem cells", "What sort of stem cells do doctors use?"):
+        answer = answerer.ask(seed_version, question)
+        assert answer.status == "answered" and answer.not_covered == (), question
+        assert "bone marrow or embryos" in answer.answer[0].text
+    # ... a subject after the frame is still weighed
+    autism = answerer.ask(seed_version, "what kind of stem cells help with autism?")
+    assert autism.status == "no_answer" and autism.not_covered == ("autism",)
+
+
 @pytest.mark.parametrize("repeat", [1, 3])
 def test_a_question_the_sources_do_not_answer_inside_a_long_story_names_what_is_missing(
     answerer,
