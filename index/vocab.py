@@ -138,6 +138,79 @@ _PEOPLE = frozenset(
         "stepdad",
         "stepmum",
         "stepmom",
+        "stepson",
+        "stepdaughter",
+        "grandson",
+        "granddaughter",
+        "grandchild",
+        "nanna",
+        "mama",
+        "papa",
+        "bro",
+        "sis",
+        "bestie",
+        "mate",
+        "boss",
+        "coworker",
+        "roommate",
+        "flatmate",
+    ]
+)
+
+# Words that frame a message rather than name what it asks about: indefinite pronouns
+# ("and nobody got cancer from it??"), reporting verbs ("his doc mentioned msc", "i heard
+# msc can cause cancer") and chat fillers. Whether a source uses them says nothing about
+# whether it covers the question, so they are never weighed as its subject. Chosen, not fitted.
+_FRAMING = frozenset(
+    [
+        "nobody",
+        "anybody",
+        "everybody",
+        "somebody",
+        "noone",
+        "everyone",
+        "someone",
+        "nothing",
+        "anything",
+        "everything",
+        "something",
+        "whatever",
+        "whoever",
+        "mention",
+        "mentions",
+        "mentioned",
+        "mentioning",
+        "said",
+        "says",
+        "saying",
+        "tell",
+        "tells",
+        "told",
+        "telling",
+        "hear",
+        "hears",
+        "heard",
+        "hearing",
+        "read",
+        "reads",
+        "reading",
+        "wonder",
+        "wondered",
+        "wondering",
+        "curious",
+        "asking",
+        "asked",
+        "lol",
+        "tho",
+        "pls",
+        "plz",
+        "thx",
+        "btw",
+        "omg",
+        "idk",
+        "tbh",
+        "imo",
+        "haha",
     ]
 )
 
@@ -145,6 +218,11 @@ _PEOPLE = frozenset(
 def person_word(word: str) -> bool:
     """A word for a relative or friend (lower case): who a question is for."""
     return word in _PEOPLE
+
+
+def framing_word(word: str) -> bool:
+    """A word (lower case) that frames a message and names nothing (`_FRAMING`)."""
+    return word in _FRAMING
 
 
 # Two-letter capitals that greet or sign off rather than name something. Chosen, not fitted.

@@ -237,6 +237,39 @@ def test_what_kind_of_frames_the_question_and_names_nothing(answerer, seed_versi
     assert autism.status == "no_answer" and autism.not_covered == ("autism",)
 
 
+@pytest.mark.parametrize(
+    ("history", "question", "quoted"),
+    [
+        # "nobody" is in no source: it was weighed as the follow-up's subject and declined it
+        (
+            ["whats the worst side effect ppl got with msc for spine injuries"],
+            "and nobody got cancer or infections from it??",
+            "No serious issues",
+        ),
+        # the earlier turn was declined for "mentioned" and "bro", so the follow-up, which
+        # leans on it, was declined naming nothing
+        (
+            ["my brother has a spinal cord injury from a motorbike crash, his doc mentioned msc"],
+            "how long did they follow ppl up in those studies? like months or yrs",
+            "Across 26 studies",
+        ),
+        # "bro" is who the message is about, not what it asks about: never named
+        (
+            ["my bro has a spinal cord injury"],
+            "how long did they keep track of ppl in the msc studies",
+            "MSCs",
+        ),
+        ([], "my sis had a spinal cord injury, were msc safe?", "MSCs"),
+    ],
+)
+def test_words_that_frame_a_message_are_not_weighed_as_its_subject(
+    answerer, seed_version, history: list[str], question: str, quoted: str
+) -> None:  # type: ignore[no-untyped-def]
+    answer = answerer.ask(seed_version, question, history)
+    assert answer.status == "answered" and answer.not_covered == ()
+    assert quoted in answer.answer[0].text
+
+
 @pytest.mark.parametrize("repeat", [1, 3])
 def test_a_question_the_sources_do_not_answer_inside_a_long_story_names_what_is_missing(
     answerer,
