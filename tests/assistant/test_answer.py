@@ -246,8 +246,8 @@ def test_what_kind_of_frames_the_question_and_names_nothing(answerer, seed_versi
             "and nobody got cancer or infections from it??",
             "No serious issues",
         ),
-        # the earlier turn was declined for "mentioned" and "bro", so the follow-up, which
-        # leans on it, was declined naming nothing
+        # the earlier turn was declined for "mentioned", so the follow-up, which leans on it,
+        # was declined naming nothing
         (
             ["my brother has a spinal cord injury from a motorbike crash, his doc mentioned msc"],
             "how long did they follow ppl up in those studies? like months or yrs",
