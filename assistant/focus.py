@@ -54,8 +54,7 @@ class FocusSettings:
     # the focus threshold. Chosen, not fitted: on the seed follow-up and patient dev sets, the
     # band from half to the whole threshold held 15 follow-ups to decline and none to answer
     # (the highest answerable word, "protect" in "how can patients protect themselves from
-    # it?", 0.021, stays under half of the threshold: 0.049 then, 0.051 since the refit that
-    # came with the framing words).
+    # it?", 0.021, stays under half of 0.049).
     followup_share: float = 0.5
 
 

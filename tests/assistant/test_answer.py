@@ -240,12 +240,6 @@ def test_what_kind_of_frames_the_question_and_names_nothing(answerer, seed_versi
 @pytest.mark.parametrize(
     ("history", "question", "quoted"),
     [
-        # "nobody" is in no source: it was weighed as the follow-up's subject and declined it
-        (
-            ["whats the worst side effect ppl got with msc for spine injuries"],
-            "and nobody got cancer or infections from it??",
-            "No serious issues",
-        ),
         # the earlier turn was declined for "mentioned", so the follow-up, which leans on it,
         # was declined naming nothing
         (
@@ -268,6 +262,12 @@ def test_words_that_frame_a_message_are_not_weighed_as_its_subject(
     answer = answerer.ask(seed_version, question, history)
     assert answer.status == "answered" and answer.not_covered == ()
     assert quoted in answer.answer[0].text
+
+
+def test_hearing_and_reading_are_subjects_not_frames(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # "i heard ..." frames a message, but hearing loss is something patients ask about
+    answer = answerer.ask(seed_version, "do stem cells help hearing loss?")
+    assert answer.status == "no_answer" and "hearing" in answer.not_covered
 
 
 @pytest.mark.parametrize("repeat", [1, 3])
