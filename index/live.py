@@ -65,8 +65,11 @@ class LiveIndex:
                 message = _describe(exc, f"index version {name}")
                 self._failed = (name, message)
                 return self._keep(loaded, message, exc)
-            self._current, self._failed = version, None
+            # Clear the error before publishing the version: a reader (/readyz) takes the version
+            # first and the error second, so it never pairs the new version with the old error.
+            self._failed = None
             self._recovered(None)
+            self._current = version
             log.info("serving index version %s (%d chunks)", name, len(version.chunks))
             return True
 

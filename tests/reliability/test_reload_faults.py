@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from assistant.settings import Settings
 from index import store
 from index.build import build
+from index.live import LiveIndex
 from tests.conftest import FakeEmbedder
 from tests.index.test_build import fixture_docs
 from tests.reliability.test_faults import QUESTION, _publish_damaged
@@ -127,3 +128,29 @@ def test_unexpected_exception_while_loading_a_version_is_survived(
         assert "Traceback" in caplog.text  # an unexpected error is logged with where it came from
         monkeypatch.undo()
         _serving_then_recovering(index_dir, old, client, caplog, why)
+
+
+def test_a_recovered_version_is_never_shown_beside_the_old_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /readyz takes the version first and the error second, from a thread other than the poller:
+    # the poller must clear the error before it publishes the version (CI met the other order).
+    index_dir = tmp_path / "index"
+    build(fixture_docs(), index_dir, FakeEmbedder())
+    seen: list[str | None] = []
+
+    class Watched(LiveIndex):
+        def __setattr__(self, name: str, value: object) -> None:
+            if name == "_current" and value is not None:
+                seen.append(self.last_error)
+            super().__setattr__(name, value)
+
+    live = Watched(index_dir, FakeEmbedder().model_id, FakeEmbedder().dim)
+    live.refresh()
+    _directory(index_dir, tmp_path)
+    live.refresh()
+    assert live.last_error and "Is a directory" in live.last_error
+    (index_dir / "CURRENT").rmdir()
+    build(fixture_docs(**{"clinic-ad": "Fixed page."}), index_dir, FakeEmbedder())
+    assert live.refresh()
+    assert seen == [None, None]
