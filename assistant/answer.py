@@ -33,7 +33,9 @@ from assistant.followup import (
     FollowupSettings,
     ResolvedQuery,
     about_the_sources,
+    asks,
     dangling,
+    question_units,
     resolve,
     subject_index,
     switches_subject,
@@ -303,6 +305,10 @@ class Answerer:
         f = self.settings.followup
         turn = about_the_sources(turn, f)
         if to_the_assistant(turn, f) or not names_absent(version, turn):
+            return False
+        if not any(asks(unit) for unit in question_units(turn)):
+            # a turn that only tells ("hes a plumber, on gabapentin for the nerve pain") is
+            # the story around the subject, not a new one
             return False
         missing = self._uncovered(version, resolve(turn, earlier, f))
         return bool(missing) and without_questions_on(turn, missing) is None

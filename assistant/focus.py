@@ -26,7 +26,15 @@ from assistant.followup import (
 from index.embed import Embedder
 from index.lexical import tokenize, tokenize_word
 from index.store import IndexVersion
-from index.vocab import WORD, acronym, content_word, framing_word, person_word, zipf
+from index.vocab import (
+    WORD,
+    acronym,
+    content_word,
+    contraction,
+    framing_word,
+    person_word,
+    zipf,
+)
 
 
 @dataclass(frozen=True)
@@ -195,8 +203,8 @@ def _scan(
         word = match.group().lower().replace("’", "'")
         if not (content_word(word) or acronym(match.group())):
             continue
-        if framing_word(word) or _FRAME.match(text, match.start()):
-            continue  # "his doc mentioned", "what kind of stem cells": frames, not subjects
+        if framing_word(word) or contraction(word) or _FRAME.match(text, match.start()):
+            continue  # "his doc mentioned", "what kind of", "shes 22": frames, not subjects
         terms = tokenize_word(word)
         if not terms or all(t in stems for t in terms):
             continue

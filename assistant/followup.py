@@ -26,6 +26,12 @@ _ANAPHORA = frozenset(
         "her",
         "his",
         "hers",
+        # typed without the apostrophe: "hes back at work", "shes 22", "theyre safe?"
+        "hes",
+        "shes",
+        "theyre",
+        "theyve",
+        "thats",
         "such",
         "same",
         "former",

@@ -210,6 +210,64 @@ def framing_word(word: str) -> bool:
     return word in _FRAMING
 
 
+# Contractions typed without the apostrophe ("hes a plumber", "dont know", "shes 22"): stop
+# words as written with it, so never a subject. Not those that spell another word ("ill",
+# "well", "were", "shed", "hell", "shell", "wed"). Chosen, not fitted.
+_CONTRACTIONS = frozenset(
+    [
+        "aint",
+        "arent",
+        "cant",
+        "couldnt",
+        "couldve",
+        "didnt",
+        "doesnt",
+        "dont",
+        "hadnt",
+        "hasnt",
+        "havent",
+        "hes",
+        "heres",
+        "hows",
+        "im",
+        "isnt",
+        "ive",
+        "mightnt",
+        "mustnt",
+        "shes",
+        "shouldnt",
+        "shouldve",
+        "thats",
+        "theres",
+        "theyd",
+        "theyll",
+        "theyre",
+        "theyve",
+        "wasnt",
+        "werent",
+        "weve",
+        "whats",
+        "whens",
+        "wheres",
+        "whos",
+        "whys",
+        "wont",
+        "wouldnt",
+        "wouldve",
+        "youd",
+        "youll",
+        "youre",
+        "youve",
+        "yall",
+    ]
+)
+
+
+def contraction(word: str) -> bool:
+    """A contraction typed without its apostrophe (lower case): `_CONTRACTIONS`."""
+    return word in _CONTRACTIONS
+
+
 # Two-letter capitals that greet or sign off rather than name something. Chosen, not fitted.
 _NOT_NAMES = frozenset({"ok", "hi", "ps", "am", "pm"})
 

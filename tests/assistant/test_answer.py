@@ -567,6 +567,29 @@ def test_a_declined_turn_does_not_hide_the_covered_subject_when_it_asked_more(
     assert back.status == "answered" and "spinal cord" in back.answer[0].text
 
 
+@pytest.mark.parametrize(
+    "aside",
+    [
+        "shes 30 now",  # "shes": she's, a pronoun pointing back, not a subject of its own
+        "she is 30 and loves knitting",  # tells, asks nothing: the story, not a new subject
+    ],
+)
+def test_a_story_turn_that_only_tells_does_not_become_the_subject(
+    answerer, seed_version, aside: str
+) -> None:  # type: ignore[no-untyped-def]
+    history = ["my sister hurt her spinal cord in a riding accident", aside]
+    answer = answerer.ask(seed_version, "were there tumours in those studies", history)
+    assert answer.used_history and answer.status == "answered"
+    assert "tumors" in answer.answer[0].text
+    # ... while a story whose subject no source covers still declines what follows it
+    history = ["my mum has lupus", "shes been in hospital twice"]
+    declined = answerer.ask(seed_version, "would the stem cells be safe for her", history)
+    assert declined.status == "no_answer"
+    # ... and so does a statement that stands alone and names an uncovered subject
+    history = ["is stem cell treatment safe?", "my boy has autism"]
+    assert answerer.ask(seed_version, "would it help him", history).status == "no_answer"
+
+
 def test_a_follow_up_of_a_turn_answered_in_part_is_about_the_answered_part(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]
