@@ -27,6 +27,7 @@ from assistant.focus import (
     analyse,
     names_absent,
     not_covered,
+    weightiest_is_absent,
     without_links,
 )
 from assistant.followup import (
@@ -291,6 +292,12 @@ class Answerer:
             return None
         if own:
             return missing
+        if not any(asks(unit) for unit in question_units(subject)) and not weightiest_is_absent(
+            version, self.embedder, subject
+        ):
+            # a story turn whose weightiest phrase the sources cover: what they do not is an
+            # aside ("... spinal cord injury skiing in 2020"), not what the follow-up asks about
+            return None
         # an earlier turn that also asked what the sources answer was answered in part ("what
         # about stem cells for blood recovery, are those studies careful?"): a follow-up may be
         # about that part, as `_turn_gap` reads a later turn

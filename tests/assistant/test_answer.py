@@ -590,6 +590,20 @@ def test_a_story_turn_that_only_tells_does_not_become_the_subject(
     assert answerer.ask(seed_version, "would it help him", history).status == "no_answer"
 
 
+def test_an_aside_beside_a_covered_subject_does_not_decline_the_follow_up(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    # no source uses "welding", but the story is about pulmonary fibrosis, which they cover
+    history = ["my dad has pulmonary fibrosis from years of welding"]
+    answer = answerer.ask(seed_version, "was that lung trial safe", history)
+    assert answer.used_history and answer.status == "answered"
+    assert "pulmonary fibrosis" in answer.answer[0].text
+    # a story about what no source covers still declines, beside a covered phrase
+    history = ["my daughter has epilepsy and we saw a stem cell clinic online"]
+    assert answerer.ask(seed_version, "would it help her fits", history).status == "no_answer"
+
+
 def test_a_follow_up_of_a_turn_answered_in_part_is_about_the_answered_part(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]
