@@ -4,11 +4,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from assistant.evaluate import Question, Tally, evaluate, fold, score, supports
+from assistant.evaluate import Question, Tally, evaluate, fold, load_questions, score, supports
 from assistant.model import Answer, AnswerSentence, Passage
 from assistant.train import best_threshold
 from corpus.document import Document
 from corpus.local import load_local
+from tests.conftest import ROOT
 
 
 def _question(**changes: object) -> Question:
@@ -123,3 +124,18 @@ def test_what_not_covered_should_name_is_counted_per_uncovered_part() -> None:
     assert tally.summary()["not_covered_named"] == 0.5  # NHS named, the cost not
     # files that say nothing about it have no figure
     assert Tally().summary()["not_covered_named"] is None
+
+
+def test_the_projects_seed_question_sets_quote_the_article_and_are_well_formed(shared) -> None:  # type: ignore[no-untyped-def]
+    # a gold prefix with a typo would make every answer to its question count as a miss
+    article = fold((shared / "corpus" / "are-stem-cell-products-safe.txt").read_text("utf-8"))
+    files = sorted((ROOT / "eval").glob("seed-*-dev.jsonl"))
+    assert len(files) >= 10
+    for path in files:
+        questions = load_questions(path)
+        assert len({q.id for q in questions}) == len(questions), path.name
+        for q in questions:
+            assert q.expect in ("answer", "abstain"), (path.name, q.id)
+            assert (q.expect == "answer") == bool(q.gold), (path.name, q.id)
+            missing = [g for g in q.gold if fold(g) not in article]
+            assert not missing, (path.name, q.id, missing)
