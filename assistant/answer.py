@@ -424,9 +424,14 @@ class Answerer:
     ) -> Answer:
         table = version.sentences
         sentences = []
+        quoted: set[int] = set()  # rows already in a quote, alone or before one that points back
         for row, chunk, logit in chosen:
+            if row in quoted:
+                continue  # quoted already, before the sentence that points back to it
+            first = _quote_start(version, row, int(chunk), quoted)
+            quoted.update((first, row))
             doc = version.documents[table.doc_ids[table.doc[row]]]
-            start, end = int(table.start[row]), int(table.end[row])
+            start, end = int(table.start[first]), int(table.end[row])
             sentences.append(
                 AnswerSentence(
                     text=doc.text[start:end],
@@ -451,6 +456,34 @@ class Answerer:
             not_covered=tuple(missing),
             confidence=round(scored.answerable, 4) if scored else 0.0,
         )
+
+
+# A sentence that opens by pointing back ("Similar results come from other research.",
+# "These can lead to complications ...") says little alone: it is quoted together with the
+# sentence before it. Personal and demonstrative pronouns and "such"/"similar"; chosen, not
+# fitted.
+_POINTS_BACK = re.compile(
+    r"\W*(?:it|its|this|these|those|that|they|their|such|similar|similarly|he|she|his|her)\b",
+    re.IGNORECASE,
+)
+
+
+def _quote_start(version: IndexVersion, row: int, chunk: int, quoted: set[int]) -> int:
+    """The first row of the quote of sentence `row`: the sentence before it in the same
+    section and chunk when `row` points back to it and it is not quoted already, else `row`."""
+    table = version.sentences
+    before = row - 1
+    if (
+        table.position[row] == 0
+        or before in quoted
+        or before not in table.rows_of(chunk)
+        or table.doc[before] != table.doc[row]
+        or table.position[before] != table.position[row] - 1
+        or not table.eligible[before]
+    ):
+        return row
+    text = version.documents[table.doc_ids[table.doc[row]]].text
+    return before if _POINTS_BACK.match(text, int(table.start[row])) else row
 
 
 def _passages(

@@ -604,6 +604,33 @@ def test_an_aside_beside_a_covered_subject_does_not_decline_the_follow_up(
     assert answerer.ask(seed_version, "would it help her fits", history).status == "no_answer"
 
 
+@pytest.mark.parametrize(
+    ("question", "before", "pointing_back"),
+    [
+        (
+            "do other studies show similar results?",
+            "One large study with 70 patients",
+            "Similar results come from other research.",
+        ),
+        # the sentence pointed back to was also picked, as a later quote: it is quoted once
+        (
+            "what complications can unproven treatments lead to?",
+            "Clinics sometimes offer unproven treatments",
+            "These can lead to complications",
+        ),
+    ],
+)
+def test_a_sentence_that_points_back_is_quoted_with_the_sentence_before_it(
+    answerer, seed_version, question: str, before: str, pointing_back: str
+) -> None:  # type: ignore[no-untyped-def]
+    answer = answerer.ask(seed_version, question)
+    first = answer.answer[0]
+    assert first.text.startswith(before) and pointing_back in first.text
+    doc = seed_version.documents[first.source_id]
+    assert doc.text[first.start : first.end] == first.text  # still verbatim, one span
+    assert sum(before in s.text for s in answer.answer) == 1
+
+
 def test_a_follow_up_of_a_turn_answered_in_part_is_about_the_answered_part(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]
