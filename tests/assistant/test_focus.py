@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.focus import weightiest_is_absent
+from assistant.focus import names_absent, weightiest_is_absent
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,21 @@ def test_a_turn_without_absent_words_needs_no_weighing(seed_version) -> None:  #
     turn = "my dad has pulmonary fibrosis"
     assert weightiest_is_absent(seed_version, NoModel(), turn) is False  # type: ignore[arg-type]
     assert weightiest_is_absent(seed_version, NoModel(), "my dad has dementia") is True  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("question", "absent"),
+    [
+        # hedges and stresses say how a question is asked, not what it is about
+        ("are stem cell products really safe overall?", False),
+        ("are the unproven treatments also risky, honestly?", False),
+        # a negated word the sources use without its prefix: they speak of what it negates
+        ("are unapproved treatments safe?", False),
+        ("is a non-approved product safe?", False),
+        # ... which is no licence for words they do not use at all
+        ("are stem cells safe for autism?", True),
+        ("do nonverbal patients get side effects?", True),
+    ],
+)
+def test_words_no_source_uses(seed_version, question: str, absent: bool) -> None:  # type: ignore[no-untyped-def]
+    assert names_absent(seed_version, question) is absent
