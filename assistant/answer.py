@@ -38,6 +38,7 @@ from assistant.followup import (
     dangling,
     question_units,
     resolve,
+    retraction_length,
     subject_index,
     switches_subject,
     to_the_assistant,
@@ -251,7 +252,9 @@ class Answerer:
         absent = scored is not None and bool(
             not_covered(scored.analysis.absent, question, self.scorer.focus_threshold)
         )
-        if history and not query.uses_history and weak and not absent:
+        # ... nor after "forget that, ...": the question takes back what came before
+        taken_back = bool(retraction_length(question, self.settings.followup))
+        if history and not query.uses_history and weak and not absent and not taken_back:
             previous = resolve(history[-1], history[:-1], self.settings.followup)
             joined = ResolvedQuery(f"{previous.text} {question}", question, True)
             other = self._score(version, question, joined, mode, timings)

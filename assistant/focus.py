@@ -22,6 +22,7 @@ from assistant.followup import (
     opening_length,
     own_question,
     question_units,
+    retraction_length,
 )
 from index.embed import Embedder
 from index.lexical import tokenize, tokenize_word
@@ -108,8 +109,11 @@ def analyse(
 ) -> Analysis:
     """Spell-fix, embed and weigh the question (one `encode` call)."""
     turn_offset = len(query.text) - len(query.focus)
-    # "go back to ..." points at the conversation: its words are no subject to weigh
+    # "go back to ..." points at the conversation, "forget the cost, ..." takes a subject
+    # back: their words are no subject to weigh
     opening = (turn_offset, turn_offset + opening_length(query.focus))
+    if taken_back := retraction_length(query.focus):
+        opening = (turn_offset, turn_offset + taken_back)
     text, corrections, absent = _scan(version, query.text, skip=opening)
     # the words that choose the quotes: this turn's question(s), not earlier turns or the
     # personal story around them

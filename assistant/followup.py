@@ -44,6 +44,13 @@ _CONTINUATION = (
     r"why not|how so|what if|tell me more|more about|go on|(?:go|going|come|coming) back(?: to)?|"
     r"back to the)\b"
 )
+# Openings that take back what came before ("forget that, ...", "never mind the cost, ...",
+# "ok scratch that ..."): the question after them stands alone, and what they name is no
+# subject. Only at the start of a message, and only up to the end of the clause.
+_RETRACTION = (
+    r"^\W*(?:(?:ok|okay|oh|ah|but|so|and|actually)\W+)?"
+    r"(?:forget|ignore|never\s?mind|nvm|scratch)\b[^,.;:!?]*[,.;:!]"
+)
 # Openings that turn to a subject, new or earlier, with the earlier question's ask ("what
 # about lung disease?", "go back to the spinal cord one"): what follows them is the subject.
 _SWITCH = (
@@ -129,6 +136,7 @@ class FollowupSettings:
     continuation: str = _CONTINUATION
     switch: str = _SWITCH
     question_words: frozenset[str] = _QUESTION_WORDS
+    retraction: str = _RETRACTION
     # A question needs two subject words of its own to stand alone ("When does it start?"
     # has one: "start"); seed-dev's follow-ups d20/d21 and the consumer set's follow-ups.
     min_subject_words: int = 2
@@ -152,6 +160,8 @@ def words(text: str) -> list[str]:
 def depends_on_history(question: str, settings: FollowupSettings | None = None) -> bool:
     """True when the question cannot stand alone: it points back or names no subject."""
     s = settings or FollowupSettings()
+    if retraction_length(question, s):
+        return False  # "forget that, what was the biggest study?" starts afresh
     tokens = words(question)
     if opening_length(question, s):
         return True
@@ -442,6 +452,13 @@ def opening_length(question: str, settings: FollowupSettings | None = None) -> i
     that point at the conversation, not at a subject. 0 when it opens otherwise."""
     opening = re.match((settings or FollowupSettings()).continuation, question, re.IGNORECASE)
     return opening.end() if opening else 0
+
+
+def retraction_length(question: str, settings: FollowupSettings | None = None) -> int:
+    """How many characters of the question take back what came before ("forget the hair
+    thing, ..."); 0 when it opens otherwise."""
+    taken_back = re.match((settings or FollowupSettings()).retraction, question, re.IGNORECASE)
+    return taken_back.end() if taken_back else 0
 
 
 def switches_subject(question: str, settings: FollowupSettings | None = None) -> bool:

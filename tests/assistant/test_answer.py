@@ -631,6 +631,20 @@ def test_a_sentence_that_points_back_is_quoted_with_the_sentence_before_it(
     assert sum(before in s.text for s in answer.answer) == 1
 
 
+def test_a_follow_up_that_takes_back_the_earlier_turn_is_not_declined_for_it(
+    answerer,
+    seed_version,  # type: ignore[no-untyped-def]
+) -> None:
+    history = ["how much does a stem cell clinic in cancun charge"]
+    question = "forget that, what did the big spinal cord study find and how long was it?"
+    answer = answerer.ask(seed_version, question, history)
+    assert not answer.used_history and answer.status == "answered"
+    assert any("70 patients" in quote.text for quote in answer.answer)
+    # what the opening takes back is never named as uncovered
+    answer = answerer.ask(seed_version, "never mind the cancun thing, are stem cells safe?")
+    assert "cancun" not in " ".join(answer.not_covered).lower()
+
+
 def test_a_follow_up_of_a_turn_answered_in_part_is_about_the_answered_part(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]

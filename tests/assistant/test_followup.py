@@ -7,6 +7,7 @@ from assistant.followup import (
     own_question,
     question_units,
     resolve,
+    retraction_length,
     subject_index,
     switches_subject,
     to_the_assistant,
@@ -43,6 +44,29 @@ def test_questions_that_point_back_depend_on_history(question: str) -> None:
 def test_self_contained_questions_stand_alone(question: str) -> None:
     assert not depends_on_history(question)
     assert resolve(question, ["Is there a Huntington's trial?"]).text == question
+
+
+@pytest.mark.parametrize(
+    ("question", "taken_back"),
+    [
+        ("forget that, what did the trial find?", "forget that,"),
+        ("ok never mind the price. is it safe?", "ok never mind the price."),
+        ("Scratch that - how long did it last?", None),  # a dash ends no clause
+        ("forget it?", None),  # nor does the question mark that ends the message
+        ("nvm, what were the side effects", "nvm,"),
+        # "forget" inside a question asks about forgetting
+        ("does it make you forget things?", None),
+        ("my mum keeps forgetting names, would stem cells help?", None),
+    ],
+)
+def test_a_message_that_takes_back_the_earlier_turn_stands_alone(
+    question: str, taken_back: str | None
+) -> None:
+    length = retraction_length(question)
+    assert question[:length] == (taken_back or "")
+    if taken_back:
+        assert not depends_on_history(question)
+        assert resolve(question, ["How much does a clinic charge?"]).text == question
 
 
 def test_chained_follow_ups_carry_the_first_topic() -> None:
