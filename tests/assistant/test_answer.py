@@ -645,6 +645,15 @@ def test_a_follow_up_that_takes_back_the_earlier_turn_is_not_declined_for_it(
     assert "cancun" not in " ".join(answer.not_covered).lower()
 
 
+def test_a_follow_up_quotes_what_the_earlier_turn_was_about(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # "that trial" is the lung trial the earlier turn asked about, not the article's other
+    # trials: a follow-up's own words are weighed with the turn they lean on
+    history = ["is there a trial for pulmonary fibrosis?"]
+    answer = answerer.ask(seed_version, "what did that trial find", history)
+    assert answer.used_history and answer.status == "answered"
+    assert "pulmonary fibrosis" in answer.answer[0].text
+
+
 def test_a_follow_up_of_a_turn_answered_in_part_is_about_the_answered_part(
     answerer,
     seed_version,  # type: ignore[no-untyped-def]
