@@ -279,7 +279,10 @@ class Answerer:
         then none is listed. Only a word no source uses counts: a subject turn with weak
         evidence alone may be a statement that the follow-up asks about ("I'm 11 weeks
         pregnant and my midwife mentioned my iron" -> "how can I prevent it"), or lean on a
-        turn before it ("and what about in kids?")."""
+        turn before it ("and what about in kids?"). A subject turn that only tells counts only
+        when its weightiest phrase is one no source uses (`weightiest_is_absent`): its other
+        absent words are asides ("... spinal cord injury skiing in 2020"), and later turns
+        that only tell never name a subject of their own."""
         f = self.settings.followup
         own = switches_subject(question, f)
         at = None if own else subject_index(turns, f)

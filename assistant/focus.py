@@ -172,7 +172,8 @@ def analyse(
     turn_vector = vectors[places[asked]] if own else None
     if turn_vector is not None and query.uses_history:
         # a follow-up's own words say what it asks, the turn it leans on what about: "what
-        # did that trial find" after "my dad has pulmonary fibrosis" is the lung trial's
+        # did that trial find" after "is there a trial for pulmonary fibrosis?" is the lung
+        # trial's
         turn_vector = turn_vector + FOLLOW_UP_CONTEXT * vectors[0]
         turn_vector = turn_vector / np.linalg.norm(turn_vector)
     return Analysis(
@@ -194,8 +195,8 @@ def analyse(
 
 # How much of the joined text (the earlier turn and the follow-up) a follow-up's own vector
 # takes in. Chosen on the seed follow-up and patient sets (with the scorer as fitted without
-# it; the refit it then needs changed no seed figure): 0 (the follow-up alone) quoted the
-# Huntington's trial for "what did that trial find" after a pulmonary fibrosis turn; 1 lost
+# it; the refit it then needs changed no seed figure): 0 (the follow-up alone) quoted "Real
+# clinical trials ..." for "what did that trial find" after a pulmonary fibrosis question; 1 lost
 # seed-followups2 hit@1 0.90 -> 0.85; 0.5 gained on seed-followups (hit@1 0.81 -> 0.88),
 # -followups3 and -patients5, abstain unchanged.
 FOLLOW_UP_CONTEXT = 0.5

@@ -130,9 +130,7 @@ def test_unexpected_exception_while_loading_a_version_is_survived(
         _serving_then_recovering(index_dir, old, client, caplog, why)
 
 
-def test_a_recovered_version_is_never_shown_beside_the_old_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_recovered_version_is_never_shown_beside_the_old_error(tmp_path: Path) -> None:
     # /readyz takes the version first and the error second, from a thread other than the poller:
     # the poller must clear the error before it publishes the version (CI met the other order).
     index_dir = tmp_path / "index"
