@@ -39,6 +39,7 @@ def test_a_turn_without_absent_words_needs_no_weighing(seed_version) -> None:  #
         # hedges and stresses say how a question is asked, not what it is about
         ("are stem cell products really safe overall?", False),
         ("are the unproven treatments also risky, honestly?", False),
+        ("were the trials safe tho cos i dunno", False),  # chat spellings of function words
         # a negated word the sources use without its prefix: they speak of what it negates
         ("are unapproved treatments safe?", False),
         ("is a non-approved product safe?", False),
