@@ -298,11 +298,10 @@ class Answerer:
             return None
         if own:
             return missing
-        if _tells(subject) and not weightiest_is_absent(
-            version, self.embedder, " ".join([subject, *(t for t in turns[at:][1:] if _tells(t))])
+        if not any(asks(unit) for unit in question_units(subject)) and not weightiest_is_absent(
+            version, self.embedder, subject
         ):
-            # a story whose weightiest phrase the sources cover, read with the turns after it
-            # that tell more ("his physio mentioned MSC trials"): what they do not cover is an
+            # a story turn whose weightiest phrase the sources cover: what they do not is an
             # aside ("... spinal cord injury skiing in 2020"), not what the follow-up asks about
             return None
         # an earlier turn that also asked what the sources answer was answered in part ("what
@@ -320,7 +319,7 @@ class Answerer:
         turn = about_the_sources(turn, f)
         if to_the_assistant(turn, f) or not names_absent(version, turn):
             return False
-        if _tells(turn):
+        if not any(asks(unit) for unit in question_units(turn)):
             # a turn that only tells ("hes a plumber, on gabapentin for the nerve pain") is
             # the story around the subject, not a new one
             return False
@@ -463,11 +462,6 @@ class Answerer:
             not_covered=tuple(missing),
             confidence=round(scored.answerable, 4) if scored else 0.0,
         )
-
-
-def _tells(turn: str) -> bool:
-    """A turn that asks nothing: it tells a story ("hes a plumber, cant work now")."""
-    return not any(asks(unit) for unit in question_units(turn))
 
 
 # A sentence that opens by pointing back ("Similar results come from other research.",

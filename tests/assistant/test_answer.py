@@ -602,13 +602,6 @@ def test_an_aside_beside_a_covered_subject_does_not_decline_the_follow_up(
     # a story about what no source covers still declines, beside a covered phrase
     history = ["my daughter has epilepsy and we saw a stem cell clinic online"]
     assert answerer.ask(seed_version, "would it help her fits", history).status == "no_answer"
-    # the story is read with the turns after it that tell more: "hockey" is an aside once
-    # "MSC trials" is told
-    history = ["my uncle hurt his spinal cord playing hockey", "his physio mentioned MSC trials"]
-    answer = answerer.ask(seed_version, "did anyone get cancer from those?", history)
-    assert answer.status == "answered" and "cancer" in answer.answer[0].text
-    history = ["my nan has dementia and forgets our names", "she lives in a care home"]
-    assert answerer.ask(seed_version, "would stem cells help her?", history).status == "no_answer"
 
 
 @pytest.mark.parametrize(
