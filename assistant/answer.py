@@ -27,7 +27,6 @@ from assistant.focus import (
     analyse,
     names_absent,
     not_covered,
-    weightiest_is_absent,
     without_links,
 )
 from assistant.followup import (
@@ -279,10 +278,8 @@ class Answerer:
         then none is listed. Only a word no source uses counts: a subject turn with weak
         evidence alone may be a statement that the follow-up asks about ("I'm 11 weeks
         pregnant and my midwife mentioned my iron" -> "how can I prevent it"), or lean on a
-        turn before it ("and what about in kids?"). A subject turn that only tells counts only
-        when its weightiest phrase is one no source uses (`weightiest_is_absent`): its other
-        absent words are asides ("... spinal cord injury skiing in 2020"), and later turns
-        that only tell never name a subject of their own."""
+        turn before it ("and what about in kids?"). Later turns that only tell never name a
+        subject of their own."""
         f = self.settings.followup
         own = switches_subject(question, f)
         at = None if own else subject_index(turns, f)
@@ -298,12 +295,6 @@ class Answerer:
             return None
         if own:
             return missing
-        if not any(asks(unit) for unit in question_units(subject)) and not weightiest_is_absent(
-            version, self.embedder, subject
-        ):
-            # a story turn whose weightiest phrase the sources cover: what they do not is an
-            # aside ("... spinal cord injury skiing in 2020"), not what the follow-up asks about
-            return None
         # an earlier turn that also asked what the sources answer was answered in part ("what
         # about stem cells for blood recovery, are those studies careful?"): a follow-up may be
         # about that part, as `_turn_gap` reads a later turn

@@ -208,40 +208,6 @@ def names_absent(version: IndexVersion, text: str) -> bool:
     return bool(_scan(version, text)[2])
 
 
-def weightiest_is_absent(version: IndexVersion, embedder: Embedder, text: str) -> bool:
-    """Does the phrase that carries most of `text` use a word no source uses (one model call)?
-
-    A story turn names its subject beside asides: in "im 34, got a t6 spinal cord injury
-    skiing in 2020" the sources cover "spinal cord injury", not "skiing"; in "my nan has
-    alzheimers, she doesnt recognise us anymore" they cover neither "alzheimers" nor
-    "recognise". Runs of neighbouring words that are all absent, or all in the sources, are
-    phrases; each is weighed by how far the text's embedding moves without it, and the
-    weightiest says what the turn is about.
-    """
-    absent = {start for _, start, _ in _scan(version, text)[2]}
-    phrases: list[list[int]] = []  # [start, end, absent]
-    for match in WORD.finditer(text):
-        word = match.group().lower().replace("’", "'")
-        if not (content_word(word) or acronym(match.group())) or word.isdigit():
-            continue
-        if person_word(word) or framing_word(word) or contraction(word):
-            continue  # who it is about and how it is said carry no subject
-        gone = int(match.start() in absent)
-        last = phrases[-1] if phrases else None
-        if last and last[2] == gone and re.fullmatch(r"[\s\-]*", text[last[1] : match.start()]):
-            last[1] = match.end()
-        else:
-            phrases.append([match.start(), match.end(), gone])
-    if not any(gone for *_, gone in phrases):
-        return False
-    if all(gone for *_, gone in phrases):
-        return True
-    without = [re.sub(r"\s+", " ", f"{text[:s]} {text[e:]}").strip() for s, e, _ in phrases]
-    vectors = embedder.encode([text, *without])
-    importance = 1.0 - vectors[1:] @ vectors[0]
-    return bool(phrases[int(np.argmax(importance))][2])
-
-
 def _scan(
     version: IndexVersion, text: str, skip: tuple[int, int] = (0, 0)
 ) -> tuple[str, dict[str, str], list[tuple[str, int, int]]]:

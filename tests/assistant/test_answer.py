@@ -590,18 +590,30 @@ def test_a_story_turn_that_only_tells_does_not_become_the_subject(
     assert answerer.ask(seed_version, "would it help him", history).status == "no_answer"
 
 
-def test_an_aside_beside_a_covered_subject_does_not_decline_the_follow_up(
-    answerer,
-    seed_version,  # type: ignore[no-untyped-def]
-) -> None:
-    # no source uses "welding", but the story is about pulmonary fibrosis, which they cover
-    history = ["my dad has pulmonary fibrosis from years of welding"]
-    answer = answerer.ask(seed_version, "was that lung trial safe", history)
-    assert answer.used_history and answer.status == "answered"
-    assert "pulmonary fibrosis" in answer.answer[0].text
-    # a story about what no source covers still declines, beside a covered phrase
-    history = ["my daughter has epilepsy and we saw a stem cell clinic online"]
-    assert answerer.ask(seed_version, "would it help her fits", history).status == "no_answer"
+@pytest.mark.parametrize(
+    ("history", "question"),
+    [
+        (
+            ["my daughter has lupus", "we saw stem cell treatment advertised for lupus"],
+            "is it safe for her?",
+        ),
+        (["my dad has parkinsons", "his friend had stem cells in mexico"], "would it help him?"),
+        (
+            ["my mum has arthritis in her knees", "a clinic offers stem cell injections for it"],
+            "does it work?",
+        ),
+        (
+            ["my boy is 7", "he has autism", "i read stem cells are being tried for it"],
+            "is it safe for him?",
+        ),
+    ],
+)
+def test_a_story_about_an_uncovered_condition_is_declined_beside_the_corpus_topic(
+    answerer, seed_version, history: list[str], question: str
+) -> None:  # type: ignore[no-untyped-def]
+    # "stem cells" is what every source is about: it must not make the story about them
+    # ("In controlled studies, these cells often prove safe." is no answer for lupus)
+    assert answerer.ask(seed_version, question, history).status == "no_answer"
 
 
 @pytest.mark.parametrize(
