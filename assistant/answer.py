@@ -308,11 +308,11 @@ class Answerer:
         The model is called only for a turn with a word no source uses."""
         f = self.settings.followup
         turn = about_the_sources(turn, f)
-        if to_the_assistant(turn, f) or not names_absent(version, turn):
-            return False
         if not any(asks(unit) for unit in question_units(turn)):
             # a turn that only tells ("hes a plumber, on gabapentin for the nerve pain") is
             # the story around the subject, not a new one
+            return False
+        if to_the_assistant(turn, f) or not names_absent(version, turn):
             return False
         missing = self._uncovered(version, resolve(turn, earlier, f))
         return bool(missing) and without_questions_on(turn, missing) is None
@@ -473,8 +473,7 @@ def _quote_start(version: IndexVersion, row: int, chunk: int, quoted: set[int]) 
     if (
         table.position[row] == 0
         or before in quoted
-        or before not in table.rows_of(chunk)
-        or table.doc[before] != table.doc[row]
+        or before not in table.rows_of(chunk)  # so of the same document
         or table.position[before] != table.position[row] - 1
         or not table.eligible[before]
     ):

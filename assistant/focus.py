@@ -111,9 +111,8 @@ def analyse(
     turn_offset = len(query.text) - len(query.focus)
     # "go back to ..." points at the conversation, "forget the cost, ..." takes a subject
     # back: their words are no subject to weigh
-    opening = (turn_offset, turn_offset + opening_length(query.focus))
-    if taken_back := retraction_length(query.focus):
-        opening = (turn_offset, turn_offset + taken_back)
+    skipped = max(opening_length(query.focus), retraction_length(query.focus))
+    opening = (turn_offset, turn_offset + skipped)
     text, corrections, absent = _scan(version, query.text, skip=opening)
     # the words that choose the quotes: this turn's question(s), not earlier turns or the
     # personal story around them

@@ -450,15 +450,19 @@ def about_the_sources(message: str, settings: FollowupSettings | None = None) ->
 def opening_length(question: str, settings: FollowupSettings | None = None) -> int:
     """How many characters of the question are a continuation opening ("go back to"): words
     that point at the conversation, not at a subject. 0 when it opens otherwise."""
-    opening = re.match((settings or FollowupSettings()).continuation, question, re.IGNORECASE)
-    return opening.end() if opening else 0
+    return _opening(question, (settings or FollowupSettings()).continuation)
 
 
 def retraction_length(question: str, settings: FollowupSettings | None = None) -> int:
     """How many characters of the question take back what came before ("forget the hair
     thing, ..."); 0 when it opens otherwise."""
-    taken_back = re.match((settings or FollowupSettings()).retraction, question, re.IGNORECASE)
-    return taken_back.end() if taken_back else 0
+    return _opening(question, (settings or FollowupSettings()).retraction)
+
+
+def _opening(question: str, pattern: str) -> int:
+    """How many characters at the start of the question `pattern` matches (0: none)."""
+    opening = re.match(pattern, question, re.IGNORECASE)
+    return opening.end() if opening else 0
 
 
 def switches_subject(question: str, settings: FollowupSettings | None = None) -> bool:
