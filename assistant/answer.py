@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from assistant.conditions import Conditions
+from assistant.conditions import packaged as packaged_conditions
 from assistant.features import (
     COVERAGE,
     PASSAGE,
@@ -144,8 +146,10 @@ class Answerer:
         settings: AskSettings | None = None,
         scorer: Scorer | None = None,
         dense_search: DenseSearch = dense_candidates,
+        conditions: Conditions | None = None,
     ) -> None:
         self.embedder = embedder
+        self.conditions = conditions or packaged_conditions()
         self.settings = settings or AskSettings()
         scorer = scorer or Scorer.load()
         scorer.check_features(PASSAGE, SENTENCE, QUESTION)
@@ -279,7 +283,9 @@ class Answerer:
         evidence alone may be a statement that the follow-up asks about ("I'm 11 weeks
         pregnant and my midwife mentioned my iron" -> "how can I prevent it"), or lean on a
         turn before it ("and what about in kids?"). Later turns that only tell never name a
-        subject of their own."""
+        subject of their own. When the subject turn only tells too (a story: "my grandad was a
+        coal miner" -> "he got pulmonary fibrosis"), what no source covers is the subject only
+        when it names a health condition (`_story_condition`)."""
         f = self.settings.followup
         own = switches_subject(question, f)
         at = None if own else subject_index(turns, f)
@@ -289,6 +295,8 @@ class Answerer:
             self._turn_gap(version, turns[i], turns[:i]) for i in range(len(turns) - 1, at, -1)
         ):
             return []
+        if at is not None and not _asks(turns[at]):
+            return [] if self._story_condition(version, turns, at) else None
         subject = about_the_sources(question if at is None else turns[at], f)
         missing = self._uncovered(version, ResolvedQuery(subject, subject, False))
         if not missing:
@@ -300,6 +308,24 @@ class Answerer:
         # about that part, as `_turn_gap` reads a later turn
         return [] if without_questions_on(subject, missing) is None else None
 
+    def _story_condition(self, version: IndexVersion, turns: list[str], at: int) -> bool:
+        """True when the story told around subject turn `at` (the turns that only tell, from
+        the last one that asked before it) names a health condition no source covers, each
+        turn read on its own: "my daughter has lupus" -> "we saw stem cell treatment
+        advertised for it". Its other words no source uses are the story around a subject
+        the sources cover ("a stonemason", "his allotment", "hes on baclofen"). One model
+        call per telling turn with a word no source uses."""
+        f = self.settings.followup
+        start = next((i + 1 for i in range(at - 1, -1, -1) if _asks(turns[i])), 0)
+        for turn in turns[start:]:
+            if _asks(turn):
+                continue
+            told = about_the_sources(turn, f)
+            missing = self._uncovered(version, ResolvedQuery(told, told, False))
+            if any(self.conditions.named_in(phrase) for phrase in missing):
+                return True
+        return False
+
     def _turn_gap(self, version: IndexVersion, turn: str, earlier: list[str]) -> bool:
         """True when an earlier turn that leant on the ones before it was declined for a
         subject of its own that no source covers ("Are stem cells safe?" -> "can they cure
@@ -308,7 +334,7 @@ class Answerer:
         The model is called only for a turn with a word no source uses."""
         f = self.settings.followup
         turn = about_the_sources(turn, f)
-        if not any(asks(unit) for unit in question_units(turn)):
+        if not _asks(turn):
             # a turn that only tells ("hes a plumber, on gabapentin for the nerve pain") is
             # the story around the subject, not a new one
             return False
@@ -463,6 +489,11 @@ _POINTS_BACK = re.compile(
     r"\W*(?:it|its|this|these|those|that|they|their|such|similar|similarly|he|she|his|her)\b",
     re.IGNORECASE,
 )
+
+
+def _asks(turn: str) -> bool:
+    """Whether a turn asks anything (else it only tells: "hes 45, works as a bus driver")."""
+    return any(asks(unit) for unit in question_units(turn))
 
 
 def _quote_start(version: IndexVersion, row: int, chunk: int, quoted: set[int]) -> int:

@@ -1,4 +1,5 @@
-"""The `stemcell-qa` command: fetch, build, refresh, ask, eval, calibrate, sources, serve."""
+"""The `stemcell-qa` command: fetch, build, refresh, ask, eval, calibrate, train-scorer,
+conditions, sources, serve."""
 
 from __future__ import annotations
 
@@ -333,6 +334,23 @@ def cmd_train_scorer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_conditions(args: argparse.Namespace) -> int:
+    """Derive the condition words (assistant/conditions.py) from consumer-health JSONL files."""
+    from assistant.conditions import derive, read_records, write
+
+    for path in args.corpus:
+        if not path.is_file():
+            raise UserError(f"{path}: no such file")
+    try:
+        counts = derive(read_records(args.corpus))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    command = "stemcell-qa conditions " + " ".join(sys.argv[2:])
+    write(counts, command, args.out)
+    print(f"wrote {_count(len(counts), 'word')} to {args.out}", file=sys.stderr)
+    return 0
+
+
 def _warn_info(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -495,6 +513,20 @@ def parser() -> argparse.ArgumentParser:
         "--show-rewrites", type=int, metavar="N", help="print N rewrites per file and stop"
     )
     trainer.set_defaults(run=cmd_train_scorer)
+
+    conditions = commands.add_parser(
+        "conditions", help="derive the words that name health conditions from JSONL pages"
+    )
+    conditions.add_argument(
+        "--corpus",
+        type=Path,
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="JSONL files, one page per line with its title (e.g. MedQuAD's)",
+    )
+    conditions.add_argument("--out", type=Path, required=True, help="list to write")
+    conditions.set_defaults(run=cmd_conditions)
 
     sources = commands.add_parser("sources", help="list the indexed sources")
     _common(sources)

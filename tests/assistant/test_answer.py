@@ -616,6 +616,42 @@ def test_a_story_about_an_uncovered_condition_is_declined_beside_the_corpus_topi
     assert answerer.ask(seed_version, question, history).status == "no_answer"
 
 
+def test_words_no_source_uses_around_a_covered_condition_are_the_story_not_its_subject(
+    answerer, seed_version
+) -> None:  # type: ignore[no-untyped-def]
+    # "bricklayer" and "Leeds" are in no source, but the story is about pulmonary fibrosis
+    history = [
+        "my uncle was a bricklayer in Leeds for 40 years",
+        "he was diagnosed with pulmonary fibrosis in march",
+    ]
+    question = "was putting stem cells into the lungs safe for people like him?"
+    answer = answerer.ask(seed_version, question, history)
+    assert answer.status == "answered" and "pulmonary fibrosis" in answer.answer[0].text
+
+
+@pytest.mark.parametrize(
+    ("history", "question"),
+    [
+        # a covered organ beside an uncovered condition: the story is about the condition
+        (
+            ["my dad has COPD and his lungs are getting worse"],
+            "would stem cells in his lungs help?",
+        ),
+        # ... misspelled
+        (
+            ["my mum has alzhimers, her brain is shrinking"],
+            "is there a brain stem cell trial for her?",
+        ),
+        # ... told in a later turn than the one that stands alone
+        (["my son is 6", "he has autism"], "is it safe for him?"),
+    ],
+)
+def test_a_story_naming_an_uncovered_condition_beside_covered_words_is_declined(
+    answerer, seed_version, history: list[str], question: str
+) -> None:  # type: ignore[no-untyped-def]
+    assert answerer.ask(seed_version, question, history).status == "no_answer"
+
+
 @pytest.mark.parametrize(
     ("question", "before", "pointing_back"),
     [

@@ -1,0 +1,85 @@
+"""The condition words that tell a story's subject from its asides (assistant/conditions.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import cli
+from assistant.conditions import derive, packaged, parse, read_records, write
+from index.lexical import tokenize_word
+
+
+def test_titles_count_once_each_and_bracketed_acronyms_once_per_page() -> None:
+    records = [
+        {"title": "Lupus", "text": "Lupus is ... systemic lupus erythematosus (SLE) ..."},
+        {"title": "Lupus", "text": "Another section on (SLE) and (SLE) again."},
+        {"title": "Lupus Nephritis", "text": "Kidney disease caused by lupus."},
+        {"title": "Kidney Stones in Adults", "text": "No acronym here (or Here)."},
+    ]
+    counts = derive(records)
+    stem = {word: tokenize_word(word)[0] for word in ("lupus", "SLE", "kidney", "stones")}
+    assert counts[stem["lupus"]] == 2  # two distinct titles, though three pages
+    assert counts[stem["SLE"]] == 2  # two pages define it, one of them twice
+    assert counts[stem["kidney"]] == 1 and counts[stem["stones"]] == 1
+    assert not tokenize_word("in") and not tokenize_word("here")  # stop words are left out
+    assert len(counts) == 6  # lupus, sle, nephritis, kidney, stones, adults: not "in"
+
+
+def test_the_list_round_trips_and_a_bad_line_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "conditions.txt"
+    counts = derive([{"title": "Hairy Cell Leukemia", "text": ""}])
+    write(counts, "stemcell-qa conditions --corpus x.jsonl", path)
+    assert path.read_text("utf-8").startswith("# stemcell-qa conditions")
+    assert dict(parse(path.read_text("utf-8")).titles) == dict(counts)
+    with pytest.raises(ValueError, match="line 3"):
+        parse("# made by hand\nlupus\t5\nautism five\n")
+
+
+@pytest.mark.parametrize(
+    ("phrase", "names"),
+    [
+        ("lupus", True),
+        ("COPD", True),  # defined in brackets on many pages
+        ("alzhimers", True),  # a misspelling English does not know, one edit from a title word
+        ("heart", True),  # an everyday word, but in many titles
+        ("a stonemason", False),
+        ("his allotment", False),
+        ("i work from home", False),  # one title ("Home Health Care") does not make it one
+        ("baclofen", False),  # a drug: the story around the subject
+    ],
+)
+def test_words_that_name_conditions(phrase: str, names: bool) -> None:
+    assert packaged().named_in(phrase) is names
+
+
+def test_the_packaged_list_is_what_the_command_makes_from_the_shared_pages(  # type: ignore[no-untyped-def]
+    tmp_path: Path, shared: Path, capsys
+) -> None:
+    packaged_text = Path(cli.__file__).with_name("conditions.txt").read_text("utf-8")
+    command = packaged_text.splitlines()[0].removeprefix("# stemcell-qa ").split()
+    corpus = [shared.parent / p.removeprefix("../") for p in command[2 : command.index("--out")]]
+    out = tmp_path / "conditions.txt"
+    assert cli.main(["conditions", "--corpus", *map(str, corpus), "--out", str(out)]) == 0
+    assert out.read_text("utf-8").splitlines()[1:] == packaged_text.splitlines()[1:]
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_a_missing_or_malformed_corpus_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "conditions.txt"
+    assert (
+        cli.main(["conditions", "--corpus", str(tmp_path / "none.jsonl"), "--out", str(out)]) == 2
+    )
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"title": "Lupus"}) + "\n[1, 2]\n")
+    assert cli.main(["conditions", "--corpus", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "none.jsonl" in err[0] and "bad.jsonl:2" in err[1] and not out.exists()
+
+
+def test_read_records_skips_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "pages.jsonl"
+    path.write_text('{"title": "A"}\n\n{"title": "B"}\n')
+    assert [r["title"] for r in read_records([path])] == ["A", "B"]
