@@ -310,20 +310,28 @@ class Answerer:
 
     def _story_condition(self, version: IndexVersion, turns: list[str], at: int) -> bool:
         """True when the story told around subject turn `at` (the turns that only tell, from
-        the last one that asked before it) names a health condition no source covers, each
-        turn read on its own: "my daughter has lupus" -> "we saw stem cell treatment
-        advertised for it". Its other words no source uses are the story around a subject
-        the sources cover ("a stonemason", "his allotment", "hes on baclofen"). One model
-        call per telling turn with a word no source uses."""
+        the last one that asked before it) names a health condition no source covers: "my
+        daughter has lupus" -> "we saw stem cell treatment advertised for it". Its other
+        words no source uses are the story around a subject the sources cover ("a
+        stonemason", "his allotment", "hes on baclofen"). Each clause of the story's first
+        turn is weighed on its own: in "my dad has parkinsons, tremor in his right hand, on
+        levodopa" no one word moves the whole turn's embedding enough to count. Later turns
+        are weighed whole: read clause by clause, the symptoms and complications they add
+        ("bladder problems", "the cough keeps her awake") counted as conditions. One model
+        call per part with a word no source uses."""
         f = self.settings.followup
         start = next((i + 1 for i in range(at - 1, -1, -1) if _asks(turns[i])), 0)
-        for turn in turns[start:]:
+        for i, turn in enumerate(turns[start:], start):
             if _asks(turn):
                 continue
             told = about_the_sources(turn, f)
-            missing = self._uncovered(version, ResolvedQuery(told, told, False))
-            if any(self.conditions.named_in(phrase) for phrase in missing):
-                return True
+            # the story's first turn says who and what, clause by clause ("my dad has
+            # parkinsons, tremor in his right hand, on levodopa"); later ones add detail
+            # (symptoms, medicines) and count when a condition carries the whole turn
+            for part in _CLAUSE.split(told) if i == start else [told]:
+                missing = self._uncovered(version, ResolvedQuery(part, part, False))
+                if any(self.conditions.named_in(phrase) for phrase in missing):
+                    return True
         return False
 
     def _turn_gap(self, version: IndexVersion, turn: str, earlier: list[str]) -> bool:
@@ -489,6 +497,10 @@ _POINTS_BACK = re.compile(
     r"\W*(?:it|its|this|these|those|that|they|their|such|similar|similarly|he|she|his|her)\b",
     re.IGNORECASE,
 )
+
+
+# Where a story's clauses part: punctuation before a space, or a dash between spaces.
+_CLAUSE = re.compile(r"[,;:.!?]+\s+|\s+-+\s+")
 
 
 def _asks(turn: str) -> bool:

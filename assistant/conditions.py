@@ -7,7 +7,7 @@ lupus" the one word no source uses is the subject, and what follows ("is it safe
 her?") is about lupus. No tagger ships offline, so the words that name conditions come from
 pages that each name one: the titles of consumer-health pages (MedQuAD: one condition, test
 or health topic per page) and the acronyms their texts write in brackets ("amyotrophic
-lateral sclerosis (ALS)"). `stemcell-qa conditions` derives the list (stemmed) from such
+lateral sclerosis (ALS)"). `stemcell-qa conditions` derives the list from such
 JSONL files; the list ships in the package as conditions.txt, with the command that made it
 in its first line.
 """
@@ -27,7 +27,7 @@ from types import MappingProxyType
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from index.lexical import tokenize, tokenize_word
+from index.lexical import tokenize_word
 from index.vocab import WORD, SpellingSettings, content_word, zipf
 
 # An acronym a page defines in brackets after the name it stands for: "(ALS)", "(COPD)".
@@ -36,16 +36,17 @@ _BRACKETED = re.compile(r"\(([A-Z][A-Z0-9]{1,5})\)")
 
 @dataclass(frozen=True)
 class Conditions:
-    """Stemmed words that name health conditions."""
+    """Words that name health conditions."""
 
-    titles: Mapping[str, int]  # stem -> how many titles use it
+    titles: Mapping[str, int]  # word (`form`) -> how many titles use it
     spelling: SpellingSettings = field(default_factory=SpellingSettings)
-    # A word everyday English uses a lot (Zipf 4.5: once in ~30,000 words) names a condition
-    # only when several titles use it ("heart", 30 titles; "pain", 18), not when one title
-    # happens to ("Home Care Services", "Apparent mineralocorticoid excess"): seen as false hits
-    # in the dev stories ("i work from home", "its cheaper apparently"). Chosen, not fitted.
-    everyday_zipf: float = 4.5
-    min_titles: int = 3
+    # A word names a condition when more titles use it than its everyday use predicts: in
+    # more than 10 ** (Zipf - `title_zipf`) titles. A rare word (Zipf below 4: "lupus",
+    # "spasm", "myeloma") needs one title; "heart" (Zipf 5.3) needs 20 and has 30; "back"
+    # (6.0) would need 100 and has 3 ("Back Pain", ...), "night" (5.6) 40 and has 3, and
+    # "oxygen" (4.3) 2 and has 1 ("Oxygen Therapy"). Seen as false hits in the dev stories
+    # ("hes back playing football", "shes on oxygen at night"). Chosen, not fitted.
+    title_zipf: float = 4.0
 
     def named_in(self, phrase: str) -> bool:
         """True when a word of `phrase` names a condition, or is a misspelling of one that
@@ -53,18 +54,17 @@ class Conditions:
         return any(self._names(word.lower()) for word in WORD.findall(phrase))
 
     def _names(self, word: str) -> bool:
-        stems = tokenize_word(word)
-        titles = max((self.titles.get(stem, 0) for stem in stems), default=0)
+        key = form(word)
+        titles = self.titles.get(key, 0)
         if titles:
-            return titles >= self.min_titles or zipf(word) < self.everyday_zipf
+            return titles > 10 ** (zipf(word) - self.title_zipf)
         s = self.spelling
-        if len(word) < s.min_length or zipf(word) >= s.misspelling_zipf or not stems:
+        if len(word) < s.min_length or zipf(word) >= s.misspelling_zipf:
             return False
-        stem = stems[0]
         limit = 1 if len(word) < s.long_word else 2
         return (
             process.extractOne(
-                stem, self._by_initial(stem[0]), scorer=Levenshtein.distance, score_cutoff=limit
+                key, self._by_initial(key[0]), scorer=Levenshtein.distance, score_cutoff=limit
             )
             is not None
         )
@@ -74,24 +74,37 @@ class Conditions:
 
     @cached_property
     def _initials(self) -> dict[str, list[str]]:
-        """Stems grouped by first letter (typos rarely change it; see SpellingSettings)."""
+        """Listed words grouped by first letter (typos rarely change it; SpellingSettings)."""
         groups: dict[str, list[str]] = {}
-        for stem in sorted(self.titles):
-            groups.setdefault(stem[0], []).append(stem)
+        for listed in sorted(self.titles):
+            groups.setdefault(listed[0], []).append(listed)
         return groups
 
 
+def form(word: str) -> str:
+    """A word as listed: lower case, without a possessive or a plural "s" ("Parkinson's",
+    "parkinsons" -> "parkinson"; "knees" -> "knee"; not "lupus" or "sclerosis"). Not a
+    stem: a stemmer also joins words a story uses apart from the conditions ("careful" and
+    "Palliative Care", "ironic" and "Iron Overload")."""
+    word = word.lower().replace("’", "'")
+    word = word.removesuffix("'s").replace("'", "")
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    return word
+
+
 def derive(records: Iterable[dict[str, object]]) -> Counter[str]:
-    """For each stem of the content words of the records' titles: how many distinct titles
-    use it; and of the acronyms their texts define in brackets: how many records do."""
+    """For each content word of the records' titles (as `form` lists it): how many distinct
+    titles use it; and for each acronym their texts define in brackets: how many records
+    do."""
     titles: set[str] = set()
     counts: Counter[str] = Counter()
     for record in records:
         titles.add(str(record.get("title") or ""))
-        counts.update(set(tokenize(" ".join(_BRACKETED.findall(str(record.get("text") or ""))))))
+        acronyms = _BRACKETED.findall(str(record.get("text") or ""))
+        counts.update({form(a) for a in acronyms if tokenize_word(a)})  # not "(US)", "(IT)"
     for title in titles:
-        words = " ".join(w for w in WORD.findall(title) if content_word(w.lower()))
-        counts.update(set(tokenize(words)))
+        counts.update({form(w) for w in WORD.findall(title) if content_word(w.lower())})
     return counts
 
 
@@ -112,8 +125,8 @@ def read_records(paths: list[Path]) -> Iterable[dict[str, object]]:
 
 
 def write(counts: Counter[str], command: str, path: Path) -> None:
-    """conditions.txt: the command that made it, then a stem and its count per line."""
-    lines = "".join(f"{stem}\t{counts[stem]}\n" for stem in sorted(counts))
+    """conditions.txt: the command that made it, then a word and its count per line."""
+    lines = "".join(f"{word}\t{counts[word]}\n" for word in sorted(counts))
     path.write_text(f"# {command}\n{lines}", "utf-8")
 
 
@@ -123,10 +136,10 @@ def parse(text: str) -> Conditions:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
-        stem, _, count = line.partition("\t")
-        if not stem or not count.isdigit():
-            raise ValueError(f"conditions list, line {number}: expected 'stem<TAB>count'")
-        counts[stem] = int(count)
+        word, _, count = line.partition("\t")
+        if not word or not count.isdigit():
+            raise ValueError(f"conditions list, line {number}: expected 'word<TAB>count'")
+        counts[word] = int(count)
     return Conditions(MappingProxyType(counts))
 
 

@@ -627,6 +627,10 @@ def test_words_no_source_uses_around_a_covered_condition_are_the_story_not_its_s
     question = "was putting stem cells into the lungs safe for people like him?"
     answer = answerer.ask(seed_version, question, history)
     assert answer.status == "answered" and "pulmonary fibrosis" in answer.answer[0].text
+    # "oxygen" and "night" are in a title or two ("Oxygen Therapy"), but everyday words
+    history = ["my dad is on oxygen at night, he has pulmonary fibrosis", "he was a plumber"]
+    answer = answerer.ask(seed_version, question, history)
+    assert answer.status == "answered" and "pulmonary fibrosis" in answer.answer[0].text
 
 
 @pytest.mark.parametrize(
@@ -644,6 +648,11 @@ def test_words_no_source_uses_around_a_covered_condition_are_the_story_not_its_s
         ),
         # ... told in a later turn than the one that stands alone
         (["my son is 6", "he has autism"], "is it safe for him?"),
+        # ... among other details of the story, each part of it read on its own
+        (
+            ["my uncle has parkinsons, stiff shoulders and a shuffling walk, on sinemet"],
+            "is there a stem cell trial he could get into",
+        ),
     ],
 )
 def test_a_story_naming_an_uncovered_condition_beside_covered_words_is_declined(
