@@ -129,10 +129,14 @@ def analyse(
     # parts that stand as questions alone: not "paracetamol does nothing", nor "what cauess it"
     units = [u for u in units if own_question(u)] if len(units) > 1 else []
 
+    # ... and a follow-up's own words after a story too long to weigh words in, against the
+    # follow-up: "would stem cells fix her kidneys" after a long story still leans on "kidneys"
+    long = len(text.split()) > settings.max_probe_words
+
     def home_of(word: str) -> str:
         """The text a word is weighed in."""
         unit = next((u for u in units if occurs(word, u)), None)
-        return unit or (asked if story and occurs(word, asked) else text)
+        return unit or (asked if (story or long) and occurs(word, asked) else text)
 
     home = {a[0]: home_of(a[0]) for a in absent}
     in_asked = _probes([a for a in absent if home[a[0]] != text], asked, settings)
@@ -159,6 +163,13 @@ def analyse(
     weighed = _weigh(
         version, vectors[bases], vectors[1 : 1 + n], vectors[1 + n : 1 + 2 * n], probes
     )
+    if long and query.uses_history and not story:
+        # weighed alone, not diluted by the story: on the joined scale the follow-up's
+        # threshold share expects (`followup_share`)
+        for word, at in zip(probes, homes, strict=True):
+            if at == asked:
+                importance, novelty, near = weighed[word[0].lower()]
+                weighed[word[0].lower()] = (importance * settings.followup_share, novelty, near)
     joint = 0.0
     if len(group) > 1:
         base = vectors[places[weighed_in]]

@@ -661,6 +661,30 @@ def test_a_story_naming_an_uncovered_condition_beside_covered_words_is_declined(
     assert answerer.ask(seed_version, question, history).status == "no_answer"
 
 
+def test_a_follow_up_after_a_long_story_leans_on_its_own_words(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # the story is too long to weigh a word in (FocusSettings.max_probe_words): the
+    # follow-up's own words are weighed against the follow-up
+    history = [
+        "my dad goes to the renal unit in Derby three times a week for dialysis and the nurses"
+        " there are lovely but he is exhausted and cant walk far and we do all his shopping",
+        "my sister wants to take him abroad for stem cells and spend all her savings on it and"
+        " we keep arguing about it at sunday lunch",
+    ]
+    answer = answerer.ask(
+        seed_version, "could stem cells fix his kidneys or is she kidding", history
+    )
+    assert answer.status == "no_answer" and answer.not_covered == ("kidneys",)
+    # ... and a covered follow-up after a long story is still answered
+    history = [
+        "my brother hurt his spinal cord coming off his motorbike two years ago near Whitby, he"
+        " is in a wheelchair now and has physio twice a week, and works from home for a charity",
+        "his girlfriend found a stem cell trial online and they are thinking about signing him"
+        " up next spring if the doctors agree",
+    ]
+    question = "did people in the spinal cord studies get serious side effects?"
+    assert answerer.ask(seed_version, question, history).status == "answered"
+
+
 @pytest.mark.parametrize(
     ("question", "before", "pointing_back"),
     [
