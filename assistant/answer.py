@@ -26,6 +26,7 @@ from assistant.features import (
 from assistant.focus import (
     Analysis,
     FocusSettings,
+    absent_words,
     analyse,
     names_absent,
     not_covered,
@@ -318,7 +319,7 @@ class Answerer:
         levodopa" no one word moves the whole turn's embedding enough to count. Later turns
         are weighed whole: read clause by clause, the symptoms and complications they add
         ("bladder problems", "the cough keeps her awake") counted as conditions. One model
-        call per part with a word no source uses."""
+        call per part with a word no source uses that names a condition."""
         f = self.settings.followup
         start = next((i + 1 for i in range(at - 1, -1, -1) if _asks(turns[i])), 0)
         for i, turn in enumerate(turns[start:], start):
@@ -329,6 +330,8 @@ class Answerer:
             # parkinsons, tremor in his right hand, on levodopa"); later ones add detail
             # (symptoms, medicines) and count when a condition carries the whole turn
             for part in _CLAUSE.split(told) if i == start else [told]:
+                if not any(map(self.conditions.named_in, absent_words(version, part))):
+                    continue  # what weighing could report names no condition: no model call
                 missing = self._uncovered(version, ResolvedQuery(part, part, False))
                 if any(self.conditions.named_in(phrase) for phrase in missing):
                     return True

@@ -218,6 +218,12 @@ def names_absent(version: IndexVersion, text: str) -> bool:
     return bool(_scan(version, text)[2])
 
 
+def absent_words(version: IndexVersion, text: str) -> list[str]:
+    """The words of `text` that can carry a subject and are in no source, as written (no
+    model call)."""
+    return [word for word, _, _ in _scan(version, text)[2]]
+
+
 def _scan(
     version: IndexVersion, text: str, skip: tuple[int, int] = (0, 0)
 ) -> tuple[str, dict[str, str], list[tuple[str, int, int]]]:
