@@ -14,7 +14,6 @@ in its first line.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -109,19 +108,16 @@ def derive(records: Iterable[dict[str, object]]) -> Counter[str]:
 
 
 def read_records(paths: list[Path]) -> Iterable[dict[str, object]]:
-    """The JSON records of JSONL files (the corpus import form: title, text, ...)."""
+    """The JSON records of JSONL files (the corpus import form: title, text, ...); a bad
+    line raises `DocumentError` (a ValueError) naming the file and line."""
+    # only the `conditions` command reads pages: the server never loads corpus/ for it
+    from corpus.local import DocumentError, jsonl_records
+
     for path in paths:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-                if not isinstance(record, dict):
-                    raise ValueError(f"{path}:{number}: not a JSON object")
-                yield record
+        for number, _, record in jsonl_records(path):
+            if not isinstance(record, dict):
+                raise DocumentError(f"{path}:{number}: each line must be a JSON object")
+            yield record
 
 
 def write(counts: Counter[str], command: str, path: Path) -> None:

@@ -94,6 +94,18 @@ def load_local(paths: list[Path], warn: Warn) -> list[Document]:
 def load_jsonl(path: Path, warn: Warn) -> list[Document]:
     """One document per line: {"id", "title", "url", "text", ...}; a bad line fails the file."""
     documents: list[Document] = []
+    for number, line, record in jsonl_records(path):
+        doc = _jsonl_document(path, number, record, warn)
+        if doc is not None:
+            digest = hashlib.sha256(line.rstrip("\r\n").encode("utf-8")).hexdigest()
+            origin = Origin(str(path.resolve()), digest, line=number)
+            documents.append(replace(doc, origin=origin))
+    return documents
+
+
+def jsonl_records(path: Path) -> Iterator[tuple[int, str, object]]:
+    """(line number, line, parsed JSON) for each non-blank line of a JSONL file; a line that
+    is not valid JSON raises `DocumentError` naming the file, line and column."""
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -105,12 +117,7 @@ def load_jsonl(path: Path, warn: Warn) -> list[Document]:
                     f"{path}:{number}: not valid JSON "
                     f"({exc.msg.removesuffix(' at')} at column {exc.colno})"
                 ) from None
-            doc = _jsonl_document(path, number, record, warn)
-            if doc is not None:
-                digest = hashlib.sha256(line.rstrip("\r\n").encode("utf-8")).hexdigest()
-                origin = Origin(str(path.resolve()), digest, line=number)
-                documents.append(replace(doc, origin=origin))
-    return documents
+            yield number, line, record
 
 
 def _jsonl_document(path: Path, number: int, record: object, warn: Warn) -> Document | None:
