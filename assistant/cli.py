@@ -341,6 +341,8 @@ def cmd_conditions(args: argparse.Namespace) -> int:
     for path in args.corpus:
         if not path.is_file():
             raise UserError(f"{path}: no such file")
+    if not args.out.parent.is_dir():
+        raise UserError(f"{args.out.parent}: no such folder for --out")
     try:
         counts = derive(read_records(args.corpus))
     except ValueError as exc:

@@ -14,6 +14,7 @@ in its first line.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -123,7 +124,9 @@ def read_records(paths: list[Path]) -> Iterable[dict[str, object]]:
 def write(counts: Counter[str], command: str, path: Path) -> None:
     """conditions.txt: the command that made it, then a word and its count per line."""
     lines = "".join(f"{word}\t{counts[word]}\n" for word in sorted(counts))
-    path.write_text(f"# {command}\n{lines}", "utf-8")
+    staged = path.with_name(f".{path.name}.tmp")  # a failed write leaves the old list whole
+    staged.write_text(f"# {command}\n{lines}", "utf-8")
+    os.replace(staged, path)
 
 
 def parse(text: str) -> Conditions:

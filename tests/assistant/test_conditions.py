@@ -93,8 +93,10 @@ def test_a_missing_or_malformed_corpus_is_one_line_and_exit_2(tmp_path: Path, ca
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"title": "Lupus"}) + "\n[1, 2]\n")
     assert cli.main(["conditions", "--corpus", str(bad), "--out", str(out)]) == 2
+    assert cli.main(["conditions", "--corpus", str(bad), "--out", str(tmp_path / "no/c.txt")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "none.jsonl" in err[0] and "bad.jsonl:2" in err[1] and not out.exists()
+    assert "no such folder" in err[2] and "Traceback" not in "".join(err)
 
 
 def test_read_records_skips_blank_lines(tmp_path: Path) -> None:
