@@ -36,9 +36,8 @@ from assistant.followup import (
     FollowupSettings,
     ResolvedQuery,
     about_the_sources,
-    asks,
+    asks_anything,
     dangling,
-    question_units,
     resolve,
     retraction_length,
     subject_index,
@@ -296,7 +295,7 @@ class Answerer:
             self._turn_gap(version, turns[i], turns[:i]) for i in range(len(turns) - 1, at, -1)
         ):
             return []
-        if at is not None and not _asks(turns[at]):
+        if at is not None and not asks_anything(turns[at]):
             return [] if self._story_condition(version, turns, at) else None
         subject = about_the_sources(question if at is None else turns[at], f)
         missing = self._uncovered(version, ResolvedQuery(subject, subject, False))
@@ -321,9 +320,9 @@ class Answerer:
         ("bladder problems", "the cough keeps her awake") counted as conditions. One model
         call per part with a word no source uses that names a condition."""
         f = self.settings.followup
-        start = next((i + 1 for i in range(at - 1, -1, -1) if _asks(turns[i])), 0)
+        start = next((i + 1 for i in range(at - 1, -1, -1) if asks_anything(turns[i])), 0)
         for i, turn in enumerate(turns[start:], start):
-            if _asks(turn):
+            if asks_anything(turn):
                 continue
             told = about_the_sources(turn, f)
             # the story's first turn says who and what, clause by clause ("my dad has
@@ -345,7 +344,7 @@ class Answerer:
         The model is called only for a turn with a word no source uses."""
         f = self.settings.followup
         turn = about_the_sources(turn, f)
-        if not _asks(turn):
+        if not asks_anything(turn):
             # a turn that only tells ("hes a plumber, on gabapentin for the nerve pain") is
             # the story around the subject, not a new one
             return False
@@ -492,6 +491,10 @@ class Answerer:
         )
 
 
+# Where a story's clauses part: punctuation before a space, or a dash between spaces.
+_CLAUSE = re.compile(r"[,;:.!?]+\s+|\s+-+\s+")
+
+
 # A sentence that opens by pointing back ("Similar results come from other research.",
 # "These can lead to complications ...") says little alone: it is quoted together with the
 # sentence before it. Personal and demonstrative pronouns and "such"/"similar"; chosen, not
@@ -500,15 +503,6 @@ _POINTS_BACK = re.compile(
     r"\W*(?:it|its|this|these|those|that|they|their|such|similar|similarly|he|she|his|her)\b",
     re.IGNORECASE,
 )
-
-
-# Where a story's clauses part: punctuation before a space, or a dash between spaces.
-_CLAUSE = re.compile(r"[,;:.!?]+\s+|\s+-+\s+")
-
-
-def _asks(turn: str) -> bool:
-    """Whether a turn asks anything (else it only tells: "hes 45, works as a bus driver")."""
-    return any(asks(unit) for unit in question_units(turn))
 
 
 def _quote_start(version: IndexVersion, row: int, chunk: int, quoted: set[int]) -> int:

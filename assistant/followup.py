@@ -248,6 +248,12 @@ def asks(unit: str) -> bool:
     return opening is not None and opening.group(1).lower() not in ("any", "anything")
 
 
+def asks_anything(message: str) -> bool:
+    """Whether any part of a message `asks` (else it only tells: "hes 45, works as a bus
+    driver")."""
+    return any(asks(unit) for unit in question_units(message))
+
+
 def own_question(unit: str, settings: FollowupSettings | None = None) -> bool:
     """A part of a message that `asks` and names enough to stand as a question alone ("does
     the NHS pay for it?"), not one that leans on the rest ("what cauess it")."""
