@@ -1,0 +1,125 @@
+"""What kind of detail a question asks for, and whether a sentence gives one.
+
+"How long is the recovery after a stem cell injection?" asks for a span of time; a sentence on
+"blood recovery after transplants" shares its words but gives none, and quoting it answers a
+question nobody asked. A question that asks for a duration, a time, a count, a frequency or a
+price is answered only by a sentence holding one (a question-answering system's "expected
+answer type"). The patterns are chosen from what English uses for each kind, not fitted to
+any question set.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.followup import asked_part, asks, question_units
+
+# a number, in digits or words
+_COUNT = (
+    r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+    r"fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|"
+    r"half)"
+)
+# ... or a vague one, before a unit of time ("a few weeks", "many years")
+_NUMBER = rf"(?:{_COUNT}|a|an|a few|a couple of|several|many)"
+_UNIT = r"(?:seconds?|minutes?|hours?|days?|nights?|weeks?|months?|years?|decades?)"
+_MONTH = r"(?:january|february|march|april|june|july|august|september|october|november|december)"
+
+# Each kind: (what asks for it, what gives it).
+_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "duration": (
+        re.compile(
+            rf"\bhow\s+(?:long|soon|quickly|fast)\b|\bhow\s+(?:many\s+{_UNIT}|much\s+time)\b|"
+            r"\b(?:recovery|healing|waiting)\s+times?\b|\btime\s+off\b",
+            re.I,
+        ),
+        re.compile(
+            rf"\b{_NUMBER}[\s-]+{_UNIT}\b|"
+            r"\b(?:permanent(?:ly)?|lifelong|for life|temporar(?:y|ily))\b",
+            re.I,
+        ),
+    ),
+    "time": (
+        # "when does the trial start?", not "when should I see a doctor?" (a condition)
+        re.compile(
+            r"^(?:(?:and|so|but|ok|okay|then|also)\W+)*(?:what\s+year|"
+            r"when(?!\s+(?:should|to|is\s+it|do\s+(?:i|you|we)\s+need)\b))\b",
+            re.I,
+        ),
+        re.compile(
+            rf"\b(?:1[89]\d\d|20\d\d)s?\b|\b{_MONTH}\b|\bago\b|\b{_NUMBER}[\s-]+{_UNIT}\b|"
+            r"\b(?:birth|infancy|childhood|adolescence|adulthood|middle age|old age|"
+            r"ages?|aged|older|younger|years old)\b",
+            re.I,
+        ),
+    ),
+    "frequency": (
+        re.compile(r"\bhow\s+(?:often|frequently)\b|\bhow\s+many\s+times\b", re.I),
+        re.compile(
+            r"\b(?:once|twice|daily|weekly|monthly|yearly|annually|every|per|times|"
+            r"repeated(?:ly)?|regularly|single)\b",
+            re.I,
+        ),
+    ),
+    "count": (
+        re.compile(r"\bhow\s+many\b", re.I),
+        re.compile(
+            # not "most": "people who need help most" gives no count
+            rf"\b{_COUNT}\b|%|\b(?:percent|majority|minority|few|"
+            r"rare|rarely|common|uncommon|prevalence|incidence|none|no one|nobody)\b",
+            re.I,
+        ),
+    ),
+    "money": (
+        # what it costs and who pays, not "is a trial safer than paying a clinic?"
+        re.compile(
+            r"\b(?:cost|costs|costing|price|prices|priced|afford|expensive|cheap|fees?|"
+            r"insurance|insurer)\b|\bhow\s+much\b.*\b(?:pay|charge)\b|\bpay\s+for\b",
+            re.I,
+        ),
+        re.compile(
+            r"[$€£]|\b(?:cost|costs|price|prices|pay|paid|payment|money|afford|expensive|cheap|"
+            r"fees?|insurance|insurer|charge|charges|dollars?|euros?|pounds?|funding|funded)\b",
+            re.I,
+        ),
+    ),
+}
+# Tried in this order: "how many years" asks for a duration, "how many times" a frequency,
+# before either reads as a count.
+_ORDER = ("duration", "frequency", "count", "time", "money")
+
+
+# Where a question goes on to ask another, with or without a comma (`question_units` splits
+# only sentences that open like a question or end in "?")
+_ANOTHER = re.compile(
+    r"\s+(?:and|also|but|plus|or)\s+(?=(?:how|what|whats|when|where|why|which|who|is|are|"
+    r"can|could|do|does|did|will|would|should)\b)",
+    re.I,
+)
+
+
+def kind_of(unit: str) -> str | None:
+    """The kind of detail one question asks for, or None ("is it safe?", "what is GMP?")."""
+    text = unit.strip()
+    return next((k for k in _ORDER if _KINDS[k][0].search(text)), None)
+
+
+def expected(question: str) -> frozenset[str]:
+    """The kinds of detail a message asks for, when every question in it asks for one
+    ("how long is recovery? and how much does it cost?"); empty when any question asks for
+    something else ("is it safe, and how long does it take?": a sentence on safety answers
+    part of it)."""
+    asked = asked_part(question)
+    units = [u for u in question_units(asked) if asks(u)] or [asked]
+    # "whats the risk with traveling and how long would i need to stay" asks twice
+    parts = [p for u in units for p in _ANOTHER.split(u) if p.strip()]
+    kinds = [kind_of(p) for p in parts]
+    if not kinds or any(k is None for k in kinds):
+        return frozenset()
+    return frozenset(k for k in kinds if k is not None)
+
+
+def gives(kinds: frozenset[str], sentence: str) -> bool:
+    """Does the sentence hold a detail of any of these kinds (always, for no kinds)?"""
+    return not kinds or any(_KINDS[k][1].search(sentence) for k in kinds)

@@ -1,0 +1,69 @@
+"""Which kind of detail a question asks for, and which sentences give one (no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answertype import expected, gives, kind_of
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How long is the recovery after a stem cell injection?", "duration"),
+        ("whats the recovery time after the infusion", "duration"),
+        ("how many weeks off work will I need", "duration"),
+        ("how many times do you need the infusion", "frequency"),
+        ("How often should they be repeated?", "frequency"),
+        ("how many patients were in the big study", "count"),
+        ("When does the Huntington's trial start?", "time"),
+        ("ok and when will the results be out", "time"),
+        ("how much does a stem cell transplant cost", "money"),
+        ("will our insurance pay for it", "money"),
+        # asking something else: any sentence may answer
+        ("When should I see a doctor about it?", None),
+        ("Is it safer to go through a proper trial than pay a private clinic?", None),
+        ("Are stem cells safe?", None),
+        ("How can patients protect themselves?", None),
+    ],
+)
+def test_the_kind_of_detail_a_question_asks_for(question: str, kind: str | None) -> None:
+    assert kind_of(question) == kind
+
+
+def test_a_message_asks_for_details_only_when_every_question_in_it_does() -> None:
+    assert expected("how many were in it and how long did they watch them") == {
+        "count",
+        "duration",
+    }
+    # the risk is no detail: a sentence on risks answers part of the message
+    assert expected("whats the risk with traveling and how long would i need to stay") == set()
+    assert expected("My dad is 64. How long does recovery take?") == {"duration"}
+    assert expected("Are stem cells safe? How long is recovery?") == set()
+
+
+@pytest.mark.parametrize(
+    ("kind", "sentence", "has"),
+    [
+        ("duration", "Follow-up times ran from six months to five years.", True),
+        ("duration", "Most people stay in hospital for 2-3 weeks.", True),
+        ("duration", "Studies on stem cells for blood recovery track side effects.", False),
+        ("duration", "Animal studies showed no long-term harm.", False),
+        ("time", "A new trial starting in 2026 will test neural stem cells.", True),
+        ("time", "Symptoms usually begin in childhood.", True),
+        ("time", "Strict tests check for problems before use.", False),
+        ("count", "One large study with 70 patients found no severe problems.", True),
+        ("count", "The disorder is rare.", True),
+        ("count", "Many approved treatments show good safety records.", False),
+        ("frequency", "The infusion is given once a month.", True),
+        ("frequency", "In controlled studies, these cells often prove safe.", False),
+        ("money", "Stem cell tourism adds money and health dangers.", True),
+        ("money", "Clinics offer unproven treatments that skip proper testing.", False),
+    ],
+)
+def test_which_sentences_give_that_kind_of_detail(kind: str, sentence: str, has: bool) -> None:
+    assert gives(frozenset({kind}), sentence) is has
+
+
+def test_a_question_that_asks_for_no_detail_takes_any_sentence() -> None:
+    assert gives(frozenset(), "Not all stem cell products match this safety level.")
