@@ -425,9 +425,10 @@ class Answerer:
     def _choose(
         self, version: IndexVersion, scored: Scored, kinds: frozenset[str] = frozenset()
     ) -> list[tuple[int, int, float]]:
-        """(sentence row, chunk, score) of the quotes, best first; none when the question
-        asks for a kind of detail (`answertype.expected`) that no sentence scoring within
-        `sentence_margin` of the best gives.
+        """(sentence row, chunk, score) of the quotes, best first. A question that asks for a
+        kind of detail (`answertype.expected`) is quoted only from sentences that give one, and
+        gets none unless such a sentence scores within `detail_margin` of the best or is the
+        sentence right after the best one.
 
         Quotes after the first must score within `sentence_margin` of the best; among those, each
         next pick is scored again with the question terms earlier picks hold taken out, so a
@@ -437,7 +438,7 @@ class Answerer:
         s, table, candidates = self.settings, version.sentences, scored.sentences
         scores = scored.sentence_scores
         open_ = scores >= scores.max() - s.sentence_margin if len(scores) else scores > 0
-        if kinds:
+        if kinds and len(scores):
             holds = np.array(
                 [gives(kinds, sentence_text(version, int(r))) for r in candidates.rows]
             )
@@ -458,8 +459,7 @@ class Answerer:
             i = int(np.argmax(np.where(open_, current, -np.inf)))
             open_[i] = False
             row = int(candidates.rows[i])
-            doc = version.documents[table.doc_ids[table.doc[row]]]
-            text = " ".join(doc.text[table.start[row] : table.end[row]].lower().split())
+            text = " ".join(sentence_text(version, row).lower().split())
             if text in seen:
                 continue
             seen.add(text)
