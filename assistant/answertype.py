@@ -2,8 +2,8 @@
 
 "How long is the recovery after a stem cell injection?" asks for a span of time; a sentence on
 "blood recovery after transplants" shares its words but gives none, and quoting it answers a
-question nobody asked. A question that asks for a duration, a time, a count, a frequency or a
-price is answered only by a sentence holding one (a question-answering system's "expected
+question nobody asked. A question that asks for a duration, a time, a count, a frequency, an
+age or a price is answered only by a sentence holding one (a question-answering system's "expected
 answer type"). The patterns are chosen from what English uses for each kind, not fitted to
 any question set.
 """
@@ -71,6 +71,18 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
     ),
+    "age": (
+        re.compile(
+            r"\b(?:age\s+(?:limits?|cut-?offs?|restrictions?|requirements?|range)|"
+            r"(?:upper|minimum|maximum|lower)\s+age|too\s+(?:old|young)|how\s+old|what\s+age)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(?:ages?|aged|years?[\s-]+old|older|younger|elderly|child|children|kids?|"
+            r"adults?|infants?|babies|teen(?:ager)?s?|adolescen\w+)\b|\b(?:under|over)\s+\d+",
+            re.I,
+        ),
+    ),
     "money": (
         # what it costs and who pays, not "is a trial safer than paying a clinic?"
         re.compile(
@@ -85,9 +97,9 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
     ),
 }
-# Tried in this order: "how many years" asks for a duration, "how many times" a frequency,
-# before either reads as a count.
-_ORDER = ("duration", "frequency", "count", "time", "money")
+# Tried in this order: "how old" asks for an age, "how many years" for a duration, "how many
+# times" for a frequency, before any of them reads as a count.
+_ORDER = ("age", "duration", "frequency", "count", "time", "money")
 
 
 # Where a question goes on to ask another, with or without a comma (`question_units` splits

@@ -19,6 +19,8 @@ from assistant.answertype import expected, gives, kind_of
         ("When does the Huntington's trial start?", "time"),
         ("ok and when will the results be out", "time"),
         ("how much does a stem cell transplant cost", "money"),
+        ("is he too old for the lung trial, is there an age limit", "age"),
+        ("how old do you have to be to join", "age"),
         ("will our insurance pay for it", "money"),
         # asking something else: any sentence may answer
         ("When should I see a doctor about it?", None),
@@ -57,6 +59,8 @@ def test_a_message_asks_for_details_only_when_every_question_in_it_does() -> Non
         ("count", "Many approved treatments show good safety records.", False),
         ("frequency", "The infusion is given once a month.", True),
         ("frequency", "In controlled studies, these cells often prove safe.", False),
+        ("age", "Most cases are diagnosed in adults over 60.", True),
+        ("age", "A trial infusing MSCs into lungs called it safe and workable.", False),
         ("money", "Stem cell tourism adds money and health dangers.", True),
         ("money", "Clinics offer unproven treatments that skip proper testing.", False),
     ],
