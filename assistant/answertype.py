@@ -57,7 +57,7 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "frequency": (
         re.compile(r"\bhow\s+(?:often|frequently)\b|\bhow\s+many\s+times\b", re.I),
         re.compile(
-            r"\b(?:once|twice|daily|weekly|monthly|yearly|annually|every|per|times|"
+            rf"\b(?:once|twice|daily|weekly|monthly|yearly|annually|every|per|{_COUNT}\s+times|"
             r"repeated(?:ly)?|regularly|single)\b",
             re.I,
         ),

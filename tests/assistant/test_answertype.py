@@ -59,6 +59,8 @@ def test_a_message_asks_for_details_only_when_every_question_in_it_does() -> Non
         ("count", "Many approved treatments show good safety records.", False),
         ("frequency", "The infusion is given once a month.", True),
         ("frequency", "In controlled studies, these cells often prove safe.", False),
+        ("frequency", "Across 26 studies with follow-up times from six months ...", False),
+        ("frequency", "Patients were injected three times.", True),
         ("age", "Most cases are diagnosed in adults over 60.", True),
         ("age", "A trial infusing MSCs into lungs called it safe and workable.", False),
         ("money", "Stem cell tourism adds money and health dangers.", True),
