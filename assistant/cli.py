@@ -336,7 +336,7 @@ def cmd_train_scorer(args: argparse.Namespace) -> int:
 
 def cmd_conditions(args: argparse.Namespace) -> int:
     """Derive the condition words (assistant/conditions.py) from consumer-health JSONL files."""
-    from assistant.conditions import derive, read_records, write
+    from assistant.conditions import derive, read_records, spelled_out, write
 
     for path in args.corpus:
         if not path.is_file():
@@ -344,11 +344,12 @@ def cmd_conditions(args: argparse.Namespace) -> int:
     if not args.out.parent.is_dir():
         raise UserError(f"{args.out.parent}: no such folder for --out")
     try:
-        counts = derive(read_records(args.corpus))
+        records = list(read_records(args.corpus))
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    counts = derive(records)
     command = "stemcell-qa conditions " + " ".join(sys.argv[2:])
-    write(counts, command, args.out)
+    write(counts, command, args.out, spelled_out(records))
     print(f"wrote {_count(len(counts), 'word')} to {args.out}", file=sys.stderr)
     return 0
 

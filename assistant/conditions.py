@@ -32,6 +32,8 @@ from index.vocab import WORD, SpellingSettings, content_word, zipf
 
 # An acronym a page defines in brackets after the name it stands for: "(ALS)", "(COPD)".
 _BRACKETED = re.compile(r"\(([A-Z][A-Z0-9]{1,5})\)")
+# The words before it, whose initials spell it ("Huntington's disease (HD)")
+_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class Conditions:
     """Words that name health conditions."""
 
     titles: Mapping[str, int]  # word (`form`) -> how many titles use it
+    # acronym (`form`) -> the name the pages spell it out as most often ("hd" -> "huntington
+    # disease"), for acronyms whose initials the words before the brackets spell
+    expansions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     spelling: SpellingSettings = field(default_factory=SpellingSettings)
     # A word names a condition when more titles use it than its everyday use predicts: in
     # more than 10 ** (Zipf - `title_zipf`) titles. A rare word (Zipf below 4: "lupus",
@@ -108,6 +113,25 @@ def derive(records: Iterable[dict[str, object]]) -> Counter[str]:
     return counts
 
 
+def spelled_out(records: Iterable[dict[str, object]]) -> dict[str, str]:
+    """For each acronym the records' texts define in brackets right after words whose
+    initials spell it ("amyotrophic lateral sclerosis (ALS)", "Creutzfeldt-Jakob disease
+    (CJD)"): the name most pages give it (lower case; ties: the first in sort order)."""
+    names: dict[str, Counter[str]] = {}
+    for record in records:
+        text = str(record.get("text") or "")
+        for match in _BRACKETED.finditer(text):
+            acronym = match.group(1)
+            if not acronym.isalpha() or not tokenize_word(acronym):
+                continue
+            before = _NAME_WORD.findall(text[max(0, match.start() - 200) : match.start()])
+            words = before[-len(acronym) :]
+            if len(words) == len(acronym) and "".join(w[0] for w in words).upper() == acronym:
+                name = " ".join(words).lower().replace("’", "'")
+                names.setdefault(form(acronym), Counter())[name] += 1
+    return {a: min(c, key=lambda n: (-c[n], n)) for a, c in sorted(names.items())}
+
+
 def read_records(paths: list[Path]) -> Iterable[dict[str, object]]:
     """The JSON records of JSONL files (the corpus import form: title, text, ...); a bad
     line raises `DocumentError` (a ValueError) naming the file and line."""
@@ -121,9 +145,16 @@ def read_records(paths: list[Path]) -> Iterable[dict[str, object]]:
             yield record
 
 
-def write(counts: Counter[str], command: str, path: Path) -> None:
-    """conditions.txt: the command that made it, then a word and its count per line."""
-    lines = "".join(f"{word}\t{counts[word]}\n" for word in sorted(counts))
+def write(
+    counts: Counter[str], command: str, path: Path, expansions: Mapping[str, str] | None = None
+) -> None:
+    """conditions.txt: the command that made it, then a word and its count per line, and for
+    an acronym the name it stands for after a second tab."""
+    names = expansions or {}
+    lines = "".join(
+        f"{word}\t{counts[word]}" + (f"\t{names[word]}" if word in names else "") + "\n"
+        for word in sorted(counts)
+    )
     staged = path.with_name(f".{path.name}.tmp")  # a failed write leaves the old list whole
     staged.write_text(f"# {command}\n{lines}", "utf-8")
     os.replace(staged, path)
@@ -132,14 +163,20 @@ def write(counts: Counter[str], command: str, path: Path) -> None:
 def parse(text: str) -> Conditions:
     """Read what `write` wrote."""
     counts: dict[str, int] = {}
+    names: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
-        word, _, count = line.partition("\t")
+        word, _, rest = line.partition("\t")
+        count, _, name = rest.partition("\t")
         if not word or not count.isdigit():
-            raise ValueError(f"conditions list, line {number}: expected 'word<TAB>count'")
+            raise ValueError(
+                f"conditions list, line {number}: expected 'word<TAB>count[<TAB>name]'"
+            )
         counts[word] = int(count)
-    return Conditions(MappingProxyType(counts))
+        if name:
+            names[word] = name
+    return Conditions(MappingProxyType(counts), MappingProxyType(names))
 
 
 @cache

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.conditions import packaged as packaged_conditions
 from assistant.followup import (
     ResolvedQuery,
     asked_part,
@@ -237,7 +238,7 @@ def _scan(
         if any(start <= match.start() < end for start, end in links):
             continue  # an address is copied, not written; an opening names no subject
         word = match.group().lower().replace("’", "'")
-        if not (content_word(word) or acronym(match.group())):
+        if not (content_word(word) or acronym(match.group()) or _named_lower(text, match)):
             continue
         if framing_word(word) or contraction(word) or _FRAME.match(text, match.start()):
             continue  # "his doc mentioned", "what kind of", "shes 22": frames, not subjects
@@ -249,6 +250,10 @@ def _scan(
         base = _NEGATED.sub("", word)
         if base != word and content_word(base) and all(t in stems for t in tokenize_word(base)):
             continue  # "unapproved": the sources speak of what it negates
+        name = _spelled_out(version, text, match)
+        if name is not None:
+            corrections[match.group()] = name  # "is there a trial for HD": Huntington's
+            continue
         variant = version.vocabulary.variant(word, name=_name_like(text, match))
         if variant is not None and variant != word:
             corrections[match.group()] = variant
@@ -258,6 +263,50 @@ def _scan(
 
 
 _LINK = re.compile(r"(\b(?:https?://|www\.)\S+)", re.IGNORECASE)
+# Where a condition is named: "my mum has ms", "can stem cells help with ms", "a trial for hd"
+_HAS = re.compile(r"\b(?:has|have|had|having|got|with|for|of|diagnosed|dx)\s+$", re.IGNORECASE)
+
+
+# A condition's acronym typed in lower case is read as one when English rarely uses the word
+# otherwise ("copd", "adhd", "als"; not "pe", "ie"): Zipf below 3, once in a million words.
+# Chosen, not fitted.
+ACRONYM_ZIPF = 3.0
+
+
+def _spelled_out(version: IndexVersion, text: str, match: re.Match[str]) -> str | None:
+    """The name an acronym no source uses stands for, when the sources use every word of it:
+    "HD" is "huntington disease" to an article on Huntington's disease ("MS", "multiple
+    sclerosis", stays absent where no source names it). Names are what consumer-health pages
+    spell out in brackets (`assistant.conditions`)."""
+    written = match.group()
+    word = written.lower()
+    if not (
+        (len(written) > 1 and written.isupper())
+        or _named_lower(text, match)
+        or (word.islower() and zipf(word) < ACRONYM_ZIPF)
+    ):
+        return None
+    name = packaged_conditions().expansions.get(word)
+    if name is None or not all(t in version.lexical.vocabulary for t in tokenize(name)):
+        return None
+    return name
+
+
+def _named_lower(text: str, match: re.Match[str]) -> bool:
+    """A two-letter condition acronym typed in lower case where a condition is named ("my
+    mum has ms", "help with ms"): one the consumer-health pages define in brackets ("(MS)";
+    `assistant.conditions`), not a stop word, and after "has", "with", "for" and the like,
+    so "an ad for it" or "ms smith" name nothing."""
+    word = match.group()
+    return (
+        len(word) == 2
+        and word.islower()
+        and acronym(word.upper())
+        and packaged_conditions().titles.get(word, 0) > 0
+        and bool(_HAS.search(text, 0, match.start()))
+    )
+
+
 # "what kind of ...", "which sort of ...": words that frame what is asked and name nothing
 _FRAME = re.compile(r"(?:kinds?|sorts?|types?)\s+of\b", re.IGNORECASE)
 # A negating prefix before a word of four letters or more: what the word without it names is

@@ -293,6 +293,37 @@ def test_a_question_the_sources_do_not_answer_inside_a_long_story_names_what_is_
     assert answered.status == "answered"
 
 
+@pytest.mark.parametrize("question", ["is there a stem cell trial for HD?", "a trial for hd?"])
+def test_an_acronym_for_what_the_sources_name_is_read_as_that_name(
+    answerer, seed_version, question: str
+) -> None:  # type: ignore[no-untyped-def]
+    answer = answerer.ask(seed_version, question)
+    assert answer.status == "answered" and answer.not_covered == ()
+    assert "Huntington" in answer.answer[0].text
+    assert "huntington disease" in answer.resolved_query
+
+
+@pytest.mark.parametrize(
+    ("question", "missing"),
+    [
+        ("can stem cells help with ms", ["ms"]),  # typed in lower case, named after "with"
+        ("can stem cells help with ALS?", ["ALS"]),  # no source says its name either
+    ],
+)
+def test_an_acronym_for_what_no_source_names_is_not_covered(
+    answerer, seed_version, question: str, missing: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    answer = answerer.ask(seed_version, question)
+    assert answer.status == "no_answer" and list(answer.not_covered) == missing
+
+
+def test_a_short_lower_case_word_outside_a_condition_frame_is_no_acronym(
+    answerer, seed_version
+) -> None:  # type: ignore[no-untyped-def]
+    answer = answerer.ask(seed_version, "i saw an ad for a stem cell clinic, are they safe?")
+    assert answer.status == "answered" and answer.not_covered == ()
+
+
 def test_british_spelling_paraphrase_finds_its_sentence(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
     answer = answerer.ask(seed_version, "can stem cells cause tumours")
     assert answer.status == "answered"

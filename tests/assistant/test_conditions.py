@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant import cli
-from assistant.conditions import derive, form, packaged, parse, read_records, write
+from assistant.conditions import derive, form, packaged, parse, read_records, spelled_out, write
 
 
 def test_titles_count_once_each_and_bracketed_acronyms_once_per_page() -> None:
@@ -25,6 +25,28 @@ def test_titles_count_once_each_and_bracketed_acronyms_once_per_page() -> None:
     assert counts["nephritis"] == 1 and counts["adult"] == 1
     assert "in" not in counts and "here" not in counts  # a stop word; no acronym
     assert len(counts) == 6
+
+
+def test_acronyms_are_spelled_out_by_the_words_whose_initials_they_are() -> None:
+    records = [
+        {"text": "People with Huntington’s disease (HD) lose ... (HD) again"},
+        {"text": "Huntington disease (HD) is inherited."},
+        {"text": "Huntington disease (HD) is rare. Creutzfeldt-Jakob disease (CJD) too."},
+        {"text": "See the (HIV) page; amyotrophic lateral (ALS); it (IT) is."},
+    ]
+    names = spelled_out(records)
+    assert names["hd"] == "huntington disease"  # two pages of three spell it so
+    assert names["cjd"] == "creutzfeldt jakob disease"  # a hyphen parts two initials
+    # "(HIV)" and "(ALS)" follow words that do not spell them; "IT" is a stop word
+    assert set(names) == {"hd", "cjd"}
+
+
+def test_the_list_keeps_what_acronyms_stand_for(tmp_path: Path) -> None:
+    path = tmp_path / "conditions.txt"
+    records = [{"title": "Huntington Disease", "text": "Huntington disease (HD) is ..."}]
+    write(derive(records), "stemcell-qa conditions", path, spelled_out(records))
+    assert "hd\t1\thuntington disease\n" in path.read_text("utf-8")
+    assert dict(parse(path.read_text("utf-8")).expansions) == {"hd": "huntington disease"}
 
 
 @pytest.mark.parametrize(
