@@ -2,10 +2,10 @@
 
 "How long is the recovery after a stem cell injection?" asks for a span of time; a sentence on
 "blood recovery after transplants" shares its words but gives none, and quoting it answers a
-question nobody asked. A question that asks for a duration, a time, a count, a frequency, an
-age or a price is answered only by a sentence holding one (a question-answering system's "expected
-answer type"). The patterns are chosen from what English uses for each kind, not fitted to
-any question set.
+question nobody asked. A question that asks for a duration, a time, a count, a share ("what
+percentage", "success rate"), a frequency, an age or a price is answered only by a sentence
+holding one (a question-answering system's "expected answer type"). The patterns are chosen
+from what English uses for each kind, not fitted to any question set.
 """
 
 from __future__ import annotations
@@ -62,6 +62,16 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
     ),
+    "share": (
+        re.compile(r"\bwhat\s*(?:%|percent(?:age)?\b|proportion\b)|\bsuccess\s+rates?\b", re.I),
+        # "40%", "1 in 4", "one out of ten", "the majority", "most patients"
+        re.compile(
+            rf"%|\bper\s*cent\b|\bpercent(?:age)?\b|\bproportion\b|"
+            rf"\b{_COUNT}\s+(?:in|out\s+of)\s+{_COUNT}\b|"
+            r"\b(?:half|a\s+third|a\s+quarter|majority|minority)\b|\bmost\s+(?:of|people|patients)\b",
+            re.I,
+        ),
+    ),
     "count": (
         re.compile(r"\bhow\s+many\b", re.I),
         re.compile(
@@ -99,7 +109,7 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 # Tried in this order: "how old" asks for an age, "how many years" for a duration, "how many
 # times" for a frequency, before any of them reads as a count.
-_ORDER = ("age", "duration", "frequency", "count", "time", "money")
+_ORDER = ("age", "duration", "frequency", "share", "count", "time", "money")
 
 
 # Where a question goes on to ask another, with or without a comma (`question_units` splits
