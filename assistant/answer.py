@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from assistant.answertype import expected, gives
+from assistant.answertype import asking_spans, expected, gives
 from assistant.conditions import Conditions
 from assistant.conditions import packaged as packaged_conditions
 from assistant.features import (
@@ -236,6 +236,14 @@ class Answerer:
         # "how long is the recovery?" is answered only by a sentence giving a span of time
         kinds = expected(question)
         chosen = self._choose(version, scored, kinds) if answered and scored else []
+        if answered and scored and kinds and not chosen:
+            # no sentence gives the detail: name the words that ask for it when no source
+            # uses them ("how much does it cost": cost), else nothing ("how long")
+            spans = asking_spans(kinds, question)
+            asking = tuple(
+                a for a in scored.analysis.absent if any(s <= a.start < e for s, e in spans)
+            )
+            missing = not_covered(asking, question, 0.0)
         return self._compose(version, question, scored, chosen, missing)
 
     def score(

@@ -142,6 +142,11 @@ def expected(question: str) -> frozenset[str]:
     return frozenset(k for k in kinds if k is not None)
 
 
+def asking_spans(kinds: frozenset[str], question: str) -> list[tuple[int, int]]:
+    """Where the question asks for these kinds of detail ("cost", "age limit", "how long")."""
+    return [m.span() for k in sorted(kinds) for m in _KINDS[k][0].finditer(question)]
+
+
 def gives(kinds: frozenset[str], sentence: str) -> bool:
     """Does the sentence hold a detail of any of these kinds (always, for no kinds)?"""
     return not kinds or any(_KINDS[k][1].search(sentence) for k in kinds)
