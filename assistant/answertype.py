@@ -3,9 +3,10 @@
 "How long is the recovery after a stem cell injection?" asks for a span of time; a sentence on
 "blood recovery after transplants" shares its words but gives none, and quoting it answers a
 question nobody asked. A question that asks for a duration, a time, a count, a share ("what
-percentage", "success rate"), a frequency, an age or a price is answered only by a sentence
-holding one (a question-answering system's "expected answer type"). The patterns are chosen
-from what English uses for each kind, not fitted to any question set.
+percentage", "success rate"), a frequency, an age, what letters stand for or a price is
+answered only by a sentence holding one (a question-answering system's "expected answer
+type"). The patterns are chosen from what English uses for each kind, not fitted to any
+question set.
 """
 
 from __future__ import annotations
@@ -93,6 +94,14 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
     ),
+    "expansion": (
+        re.compile(r"\bstands?\s+for\b|\bshort\s+for\b|\babbreviation\b", re.I),
+        # "mesenchymal stem cells, or MSCs,", "amyotrophic lateral sclerosis (ALS)"
+        re.compile(
+            r"\([A-Z][A-Za-z0-9]{1,6}\)|\bor\s+[A-Z]{2,}s?\b|\bstands?\s+for\b|"
+            r"\bshort\s+for\b|\babbreviat\w*"
+        ),
+    ),
     "money": (
         # what it costs and who pays, not "is a trial safer than paying a clinic?"
         re.compile(
@@ -109,7 +118,7 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 # Tried in this order: "how old" asks for an age, "how many years" for a duration, "how many
 # times" for a frequency, before any of them reads as a count.
-_ORDER = ("age", "duration", "frequency", "share", "count", "time", "money")
+_ORDER = ("age", "duration", "frequency", "share", "count", "time", "expansion", "money")
 
 
 # Where a question goes on to ask another, with or without a comma (`question_units` splits
