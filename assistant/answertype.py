@@ -3,10 +3,10 @@
 "How long is the recovery after a stem cell injection?" asks for a span of time; a sentence on
 "blood recovery after transplants" shares its words but gives none, and quoting it answers a
 question nobody asked. A question that asks for a duration, a time, a count, a share ("what
-percentage", "success rate"), a frequency, an age, what letters stand for or a price is
-answered only by a sentence holding one (a question-answering system's "expected answer
-type"). The patterns are chosen from what English uses for each kind, not fitted to any
-question set.
+percentage", "success rate"), a frequency, an age, what letters stand for, a place, an animal
+or a price is answered only by a sentence holding one (a question-answering system's
+"expected answer type"). The patterns are chosen from what English uses for each kind, not
+fitted to any question set.
 """
 
 from __future__ import annotations
@@ -102,6 +102,28 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"\bshort\s+for\b|\babbreviat\w*"
         ),
     ),
+    "place": (
+        # where a trial runs or which hospital, not "where do stem cells come from?"
+        re.compile(
+            r"\bwhere\s+(?:is|are|was|were|will)\b[^?.]{0,60}?\b(?:held|happening|run|running|"
+            r"based|located|taking\s+place)\b|\bwhere\s+is\s+it\W*$|\b(?:which|what)\s+"
+            r"(?:hospitals?|cit(?:y|ies)|countr(?:y|ies)|clinics?|states?|cent(?:er|re)s?|"
+            r"universit(?:y|ies))\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(?:hospitals?|cent(?:er|re)s?|universit(?:y|ies)|cit(?:y|ies)|countr(?:y|ies)|"
+            r"states?|abroad|overseas|located|nationwide)\b|\b(?:in|at|near)\s+(?:the\s+)?[A-Z][a-z]+"
+        ),
+    ),
+    "animal": (
+        re.compile(r"\b(?:which|what)\s+(?:kinds?\s+of\s+)?animals?\b", re.I),
+        re.compile(
+            r"\b(?:mice|mouse|rats?|rodents?|monkeys?|primates?|macaques?|pigs?|swine|dogs?|"
+            r"sheep|rabbits?|zebrafish|cats?|horses?|cattle|cows?)\b",
+            re.I,
+        ),
+    ),
     "money": (
         # what it costs and who pays, not "is a trial safer than paying a clinic?"
         re.compile(
@@ -118,7 +140,18 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 # Tried in this order: "how old" asks for an age, "how many years" for a duration, "how many
 # times" for a frequency, before any of them reads as a count.
-_ORDER = ("age", "duration", "frequency", "share", "count", "time", "expansion", "money")
+_ORDER = (
+    "age",
+    "duration",
+    "frequency",
+    "share",
+    "count",
+    "time",
+    "expansion",
+    "place",
+    "animal",
+    "money",
+)
 
 
 # Where a question goes on to ask another, with or without a comma (`question_units` splits
