@@ -53,6 +53,7 @@ from assistant.settings import Settings
 from index.embed import Embedder
 from index.lexical import tokenize
 from index.search import DenseSearch, Hit, dense_candidates, retrieve
+from index.sentences import SentenceTable
 from index.store import IndexVersion
 
 log = logging.getLogger("stemcell_qa.answer")
@@ -233,17 +234,19 @@ class Answerer:
             # declined on its evidence, and its absent words together carry it: name them
             share = self.settings.focus.named_share
             missing = not_covered(scored.analysis.absent, question, threshold * share)
-        # "how long is the recovery?" is answered only by a sentence giving a span of time
-        kinds = expected(question)
-        chosen = self._choose(version, scored, kinds) if answered and scored else []
-        if answered and scored and kinds and not chosen:
-            # no sentence gives the detail: name the words that ask for it when no source
-            # uses them ("how much does it cost": cost), else nothing ("how long")
-            spans = asking_spans(kinds, question)
-            asking = tuple(
-                a for a in scored.analysis.absent if any(s <= a.start < e for s, e in spans)
-            )
-            missing = not_covered(asking, question, 0.0)
+        chosen: list[tuple[int, int, float]] = []
+        if answered and scored:
+            # "how long is the recovery?" is answered only by a sentence giving a span of time
+            kinds = expected(question)
+            chosen = self._choose(version, scored, kinds)
+            if kinds and not chosen:
+                # no sentence gives the detail: name the words that ask for it when no source
+                # uses them ("how much does it cost": cost), else nothing ("how long")
+                spans = asking_spans(kinds, question)
+                asking = tuple(
+                    a for a in scored.analysis.absent if any(s <= a.start < e for s, e in spans)
+                )
+                missing = not_covered(asking, question, 0.0)
         return self._compose(version, question, scored, chosen, missing)
 
     def score(
@@ -454,7 +457,7 @@ class Answerer:
             # ... or the sentence after the best one, when it gives the detail: "MSCs have
             # been tested in people with spinal cord injuries. Across 26 studies with follow-up
             # times from six months to five years, ..."
-            near |= candidates.rows == _next_row(version, int(candidates.rows[np.argmax(scores)]))
+            near |= candidates.rows == _neighbour(table, int(candidates.rows[np.argmax(scores)]), 1)
             if not (holds & near).any():
                 return []
             open_ &= holds
@@ -541,12 +544,11 @@ def _quote_start(version: IndexVersion, row: int, chunk: int, quoted: set[int]) 
     """The first row of the quote of sentence `row`: the sentence before it in the same
     section and chunk when `row` points back to it and it is not quoted already, else `row`."""
     table = version.sentences
-    before = row - 1
+    before = _neighbour(table, row, -1)
     if (
-        table.position[row] == 0
+        before < 0
         or before in quoted
-        or before not in table.rows_of(chunk)  # so of the same document
-        or table.position[before] != table.position[row] - 1
+        or before not in table.rows_of(chunk)
         or not table.eligible[before]
     ):
         return row
@@ -592,17 +594,17 @@ def _passages(
     return passages
 
 
-def _next_row(version: IndexVersion, row: int) -> int:
-    """The sentence after `row` in the same section (-1: none)."""
-    table = version.sentences
-    after = row + 1
+def _neighbour(table: SentenceTable, row: int, step: int) -> int:
+    """The sentence `step` places from `row` in the same section (-1: none): 1 the next, -1
+    the one before."""
+    other = row + step
     if (
-        after >= len(table.doc)
-        or table.doc[after] != table.doc[row]
-        or table.position[after] != table.position[row] + 1
+        not 0 <= other < len(table)
+        or table.doc[other] != table.doc[row]
+        or table.position[other] != table.position[row] + step
     ):
         return -1
-    return after
+    return other
 
 
 def sentence_text(version: IndexVersion, row: int) -> str:

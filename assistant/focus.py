@@ -283,7 +283,7 @@ def _spelled_out(version: IndexVersion, text: str, match: re.Match[str]) -> str 
     if not (
         (len(written) > 1 and written.isupper())
         or _named_lower(text, match)
-        or (word.islower() and zipf(word) < ACRONYM_ZIPF)
+        or zipf(word) < ACRONYM_ZIPF
     ):
         return None
     name = packaged_conditions().expansions.get(word)
