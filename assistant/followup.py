@@ -439,10 +439,21 @@ def to_the_assistant(question: str, settings: FollowupSettings | None = None) ->
     "Can you tell me if stem cells cause tumours?" names its subject and is asked as usual."""
     if acknowledges(question):
         return True
+    if _WHAT_YOU_ARE.match(question) and len(sentences_of(question)) == 1:
+        return True
     s = settings or FollowupSettings()
     tokens = words(question)
     subject = [t for t in _subject_words(tokens, s) if t not in _YOU]
     return any(t in _YOU for t in tokens) and len(subject) < s.min_subject_words
+
+
+# "are you a real doctor?", "r u a bot", "are you human": what the assistant is, however many
+# words name it ("are you a stem cell expert"). Not "are you sure it is safe?".
+_WHAT_YOU_ARE = re.compile(
+    r"^\W*(?:(?:and|but|so|ok|okay|wait|sorry|hi|hello)\W+)*(?:are|r)\s+(?:you|u)\s+"
+    r"(?:an?|real|human|really\s+(?:an?|human|real))\b",
+    re.IGNORECASE,
+)
 
 
 def about_the_sources(message: str, settings: FollowupSettings | None = None) -> str:

@@ -218,6 +218,14 @@ _FRAMING = frozenset(
         "kinda",
         "sorta",
         "ngl",
+        # asking for more of what was said ("more details please", "can you explain that
+        # more simply"): how something is asked, never what
+        "please",
+        "explain",
+        "explained",
+        "elaborate",
+        "clarify",
+        "details",
         # chat spellings of function words ("how long till he notices", "cuz its cheaper")
         "till",
         "til",

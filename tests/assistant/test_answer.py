@@ -451,7 +451,14 @@ def test_a_follow_up_on_a_subject_every_source_word_covers_makes_one_model_call(
 
 @pytest.mark.parametrize("history", [[], ["What is stem cell tourism?"]])
 def test_a_question_about_the_assistant_gets_no_quotes(answerer, seed_version, history) -> None:  # type: ignore[no-untyped-def]
-    for question in ("Are you a doctor?", "what are you?", "can you help me?"):
+    # "are you a real doctor" names two words, as many as a question that stands alone, yet
+    # asks what the assistant is: it was answered with "Doctors and researchers use ..."
+    for question in (
+        "Are you a doctor?",
+        "what are you?",
+        "can you help me?",
+        "are you a real doctor",
+    ):
         answer = answerer.ask(seed_version, question, history)
         assert answer.status == "no_answer" and not answer.answer and not answer.not_covered
     asked = answerer.ask(seed_version, "Can you tell me if stem cells cause tumours?", history)

@@ -14,6 +14,10 @@ from assistant.focus import names_absent
         ("are stem cell products really safe overall?", False),
         ("are the unproven treatments also risky, honestly?", False),
         ("were the trials safe tho cos i dunno", False),  # chat spellings of function words
+        # asking for more of what was said names nothing ("The sources don't mention details
+        # please" was shown for "more details please")
+        ("more details please", False),
+        ("can you explain that more simply please?", False),
         # a negated word the sources use without its prefix: they speak of what it negates
         ("are unapproved treatments safe?", False),
         ("is a non-approved product safe?", False),

@@ -189,6 +189,16 @@ def test_a_message_that_also_asks_or_names_something_is_no_acknowledgement(
     assert not acknowledges(message)
 
 
+def test_asking_what_the_assistant_is_is_said_to_it_however_many_words_name_it() -> None:
+    for message in ("are you a real doctor", "r u a bot", "ok, are you an AI?", "are you human?"):
+        assert to_the_assistant(message), message
+    # about the sources, said to the assistant
+    assert not to_the_assistant("are you sure stem cells are safe?")
+    assert not to_the_assistant("Are stem cells safe for you to use in children?")
+    # beside a real question the message is not all to the assistant: that part is asked
+    assert not to_the_assistant("Are you a doctor? Do stem cells cause tumours?")
+
+
 def test_closing_lines_and_words_to_the_assistant_ask_nothing() -> None:
     assert asks("any side effects?") and asks("and can I get it on the NHS")
     assert not asks("Any advice appreciated.") and not asks("Any help would be great, thanks")
