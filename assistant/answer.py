@@ -460,7 +460,8 @@ class Answerer:
             near |= candidates.rows == _neighbour(table, int(candidates.rows[np.argmax(scores)]), 1)
             if not (holds & near).any():
                 return []
-            open_ &= holds
+            # the sentence after the best may score below `sentence_margin`: it is open too
+            open_ = (open_ | near) & holds
         features = candidates.features.copy()
         current = scores
         chosen: list[tuple[int, int, float]] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.followup import asked_part, asks, question_units
+from assistant.followup import asked_part, asks, opens_like_a_question, question_units
 
 # a number, in digits or words
 _COUNT = (
@@ -25,6 +25,7 @@ _COUNT = (
 # ... or a vague one, before a unit of time ("a few weeks", "many years")
 _NUMBER = rf"(?:{_COUNT}|a|an|a few|a couple of|several|many)"
 _UNIT = r"(?:seconds?|minutes?|hours?|days?|nights?|weeks?|months?|years?|decades?)"
+_YEAR = r"(?:1[89]|20)\d\d"
 _MONTH = r"(?:january|february|march|april|june|july|august|september|october|november|december)"
 
 # Each kind: (what asks for it, what gives it).
@@ -49,7 +50,7 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
         re.compile(
-            rf"\b(?:1[89]\d\d|20\d\d)s?\b|\b{_MONTH}\b|\bago\b|\b{_NUMBER}[\s-]+{_UNIT}\b|"
+            rf"\b{_YEAR}s?\b|\b{_MONTH}\b|\bago\b|\b{_NUMBER}[\s-]+{_UNIT}\b|"
             r"\b(?:birth|infancy|childhood|adolescence|adulthood|middle age|old age|"
             r"ages?|aged|older|younger|years old)\b",
             re.I,
@@ -76,8 +77,9 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "count": (
         re.compile(r"\bhow\s+many\b", re.I),
         re.compile(
-            # not "most": "people who need help most" gives no count
-            rf"\b{_COUNT}\b|%|\b(?:percent|majority|minority|few|"
+            # not "most": "people who need help most" gives no count; nor a year ("a trial
+            # starting in 2026" says when, not how many)
+            rf"\b(?!{_YEAR}\b){_COUNT}\b|%|\b(?:percent|majority|minority|few|"
             r"rare|rarely|common|uncommon|prevalence|incidence|none|no one|nobody)\b",
             re.I,
         ),
@@ -131,8 +133,9 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"insurance|insurer)\b|\bhow\s+much\b.*\b(?:pay|charge)\b|\bpay\s+for\b",
             re.I,
         ),
+        # not "money" alone: "adds money and health dangers" gives no price and no payer
         re.compile(
-            r"[$€£]|\b(?:cost|costs|price|prices|pay|paid|payment|money|afford|expensive|cheap|"
+            r"[$€£]|\b(?:cost|costs|price|prices|pay|paid|payment|afford|expensive|cheap|"
             r"fees?|insurance|insurer|charge|charges|dollars?|euros?|pounds?|funding|funded)\b",
             re.I,
         ),
@@ -179,9 +182,29 @@ def expected(question: str) -> frozenset[str]:
     # "whats the risk with traveling and how long would i need to stay" asks twice
     parts = [p for u in units for p in _ANOTHER.split(u) if p.strip()]
     kinds = [kind_of(p) for p in parts]
+    asked_kinds = frozenset(k for k in kinds if k is not None)
+    # "what animals did they test it on? mice? monkeys?": the short parts after it offer
+    # answers to choose from, they ask nothing else
+    kinds = [k for k, p in zip(kinds, parts, strict=True) if k or not _offered(p, asked_kinds)]
     if not kinds or any(k is None for k in kinds):
         return frozenset()
-    return frozenset(k for k in kinds if k is not None)
+    return asked_kinds
+
+
+def _offered(part: str, kinds: frozenset[str]) -> bool:
+    """A few words that do not open like a question and hold a detail of a kind asked
+    beside them: an answer offered to choose from ("mice?", "or monkeys?")."""
+    return (
+        len(part.split()) <= _OFFER_WORDS
+        and not opens_like_a_question(re.sub(r"^\W*(?:or|like)\s+", "", part, flags=re.I))
+        and bool(kinds)
+        and gives(kinds, part)
+    )
+
+
+# an offered answer is a word or a few ("mice? monkeys?", "like a few weeks?"); longer parts
+# are read as questions. Chosen, not fitted.
+_OFFER_WORDS = 4
 
 
 def asking_spans(kinds: frozenset[str], question: str) -> list[tuple[int, int]]:

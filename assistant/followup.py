@@ -248,6 +248,11 @@ def asks(unit: str) -> bool:
     return opening is not None and opening.group(1).lower() not in ("any", "anything")
 
 
+def opens_like_a_question(unit: str) -> bool:
+    """Does the text open with a word that starts questions ("how", "and is", "any")?"""
+    return _ASKING.match(unit) is not None
+
+
 def asks_anything(message: str) -> bool:
     """Whether any part of a message `asks` (else it only tells: "hes 45, works as a bus
     driver")."""

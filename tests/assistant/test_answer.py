@@ -360,6 +360,13 @@ def test_a_detail_is_quoted_from_the_sentence_that_gives_it(answerer, seed_versi
     # every quote gives a span of time: the two sentences of the article that do
     spans = ("Across 26 studies with follow-up times", "One large study with 70 patients")
     assert all(s.text.startswith(spans) for s in answer.answer)
+    # ... also when it scores far below the topic sentence (more than `sentence_margin`), and
+    # the year of the 2026 trial is no count to quote instead
+    counted = answerer.ask(
+        seed_version, "so how many studies have really tested MSCs in spinal cord injury"
+    )
+    assert counted.status == "answered"
+    assert [s.text[:16] for s in counted.answer] == ["Across 26 studie"]
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,12 @@ def test_a_message_asks_for_details_only_when_every_question_in_it_does() -> Non
     assert expected("whats the risk with traveling and how long would i need to stay") == set()
     assert expected("My dad is 64. How long does recovery take?") == {"duration"}
     assert expected("Are stem cells safe? How long is recovery?") == set()
+    # the parts after a question may offer answers to choose from; they ask nothing else
+    assert expected("what animals did they test it on? mice? monkeys?") == {"animal"}
+    assert expected("how many will they take? 100?") == {"count"}
+    # ... but a short question of its own is one
+    assert expected("how long is recovery? side effects?") == set()
+    assert expected("how long is recovery? and is it safe?") == set()
 
 
 @pytest.mark.parametrize(
@@ -64,6 +70,9 @@ def test_a_message_asks_for_details_only_when_every_question_in_it_does() -> Non
         ("count", "One large study with 70 patients found no severe problems.", True),
         ("count", "The disorder is rare.", True),
         ("count", "Many approved treatments show good safety records.", False),
+        # a year says when, not how many: "how many will they enroll" took the 2026 trial
+        ("count", "A new trial starting in 2026 will test neural stem cells.", False),
+        ("count", "By 2020, 1,500 people had been treated.", True),
         ("frequency", "The infusion is given once a month.", True),
         ("frequency", "In controlled studies, these cells often prove safe.", False),
         ("frequency", "Across 26 studies with follow-up times from six months ...", False),
@@ -79,7 +88,9 @@ def test_a_message_asks_for_details_only_when_every_question_in_it_does() -> Non
         ("place", "Stem cell tourism, where people travel for banned treatments.", False),
         ("animal", "Earlier studies in mice showed no harm.", True),
         ("animal", "Building on animal studies that showed no long-term harm.", False),
-        ("money", "Stem cell tourism adds money and health dangers.", True),
+        # money spoken of is no price and no payer: "how much does it cost" took this sentence
+        ("money", "Stem cell tourism adds money and health dangers.", False),
+        ("money", "Treatment costs about $20,000 and insurance rarely pays.", True),
         ("money", "Clinics offer unproven treatments that skip proper testing.", False),
     ],
 )
