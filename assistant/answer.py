@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from assistant.answertype import asking_spans, expected, gives
+from assistant.answertype import asking_spans, expected, gives, only_offered
 from assistant.conditions import Conditions
 from assistant.conditions import packaged as packaged_conditions
 from assistant.features import (
@@ -23,6 +23,7 @@ from assistant.features import (
     passage_features,
     question_features,
     sentence_candidates,
+    terms,
 )
 from assistant.focus import (
     Analysis,
@@ -89,6 +90,14 @@ class AskSettings:
     # follows the best). Chosen on the seed sets from 1, 2 and 3: 2 kept the most hits while
     # declining 19 more of the 403 to decline (README, "Questions that ask for a detail").
     detail_margin: float = 2.0
+    # ... and, unless it is the sentence after the best, only when its paragraph holds at
+    # least this share of the question's words (IDF-weighted) that the paragraph holding most
+    # of them does: the "70 patients" of the spinal study do not answer "how many will the
+    # Huntington's trial enroll?". Chosen on the seed sets from 1, 2/3 and 1/2: 1/2 declined
+    # 7 more of their 443 questions to decline and lost no answer; 1 and 2/3 declined 9 more
+    # and lost 2 answers to a word with another sense elsewhere ("the big study": "big
+    # promises").
+    detail_subject_share: float = 0.5
     max_passages: int = 5  # passages shown beside the answer
     # At most this many from one source, so a one-source corpus still shows its two or three
     # best paragraphs while a large corpus shows several sources.
@@ -208,6 +217,9 @@ class Answerer:
             and answer.status == "no_answer"
             and answer.not_covered
             and (rest := without_questions_on(asked, list(answer.not_covered)))
+            # not what only offers answers to the detail asked ("how long will it run for? a
+            # few years?" without "run" is "a few years?"): it asks nothing itself
+            and not only_offered(rest, expected(asked))
         ):
             # Several questions, some on what no source covers ("... Is there a trial in
             # Australia I could join?"): answer the others, still naming what is not covered.
@@ -438,8 +450,9 @@ class Answerer:
     ) -> list[tuple[int, int, float]]:
         """(sentence row, chunk, score) of the quotes, best first. A question that asks for a
         kind of detail (`answertype.expected`) is quoted only from sentences that give one, and
-        gets none unless such a sentence scores within `detail_margin` of the best or is the
-        sentence right after the best one.
+        gets none unless such a sentence scores within `detail_margin` of the best, in a
+        paragraph on the subject asked (`detail_subject_share`), or is the sentence right after
+        the best one.
 
         Quotes after the first must score within `sentence_margin` of the best; among those, each
         next pick is scored again with the question terms earlier picks hold taken out, so a
@@ -450,14 +463,19 @@ class Answerer:
         scores = scored.sentence_scores
         open_ = scores >= scores.max() - s.sentence_margin if len(scores) else scores > 0
         if kinds and len(scores):
-            holds = np.array(
+            gives_one = np.array(
                 [gives(kinds, sentence_text(version, int(r))) for r in candidates.rows]
             )
-            near = scores >= scores.max() - s.detail_margin
             # ... or the sentence after the best one, when it gives the detail: "MSCs have
             # been tested in people with spinal cord injuries. Across 26 studies with follow-up
             # times from six months to five years, ..."
-            near |= candidates.rows == _neighbour(table, int(candidates.rows[np.argmax(scores)]), 1)
+            after = candidates.rows == _neighbour(table, int(candidates.rows[np.argmax(scores)]), 1)
+            # any other on the subject asked about (`detail_subject_share`)
+            on_subject = _on_the_subject(
+                version, scored.analysis, candidates, s.detail_subject_share
+            )
+            holds = gives_one & (on_subject | after)
+            near = (scores >= scores.max() - s.detail_margin) | after
             if not (holds & near).any():
                 return []
             # the sentence after the best may score below `sentence_margin`: it is open too
@@ -606,6 +624,50 @@ def _neighbour(table: SentenceTable, row: int, step: int) -> int:
     ):
         return -1
     return other
+
+
+def _on_the_subject(
+    version: IndexVersion, analysis: Analysis, candidates: SentenceCandidates, share: float
+) -> np.ndarray:
+    """Per candidate: does its paragraph (with its chunk's title and heading) hold at least
+    `share` of the question's words, IDF-weighted, that the candidates' paragraph holding
+    most of them does?"""
+    table = version.sentences
+    query = terms(version, analysis.tokens)
+    held: dict[tuple[int, int], float] = {}
+    keys = []
+    for row, chunk in zip(candidates.rows.tolist(), candidates.chunks.tolist(), strict=True):
+        first, last = _paragraph(version, row)
+        key = (first, last)
+        keys.append(key)
+        if key not in held:
+            words = [table.terms_of(r) for r in range(first, last + 1)]
+            words.append(table.head_of(chunk))
+            held[key] = float(query.coverage([np.concatenate(words)])[0])
+    best = max(held.values(), default=0.0)
+    return np.array([held[k] >= share * best for k in keys], dtype=bool)
+
+
+def _paragraph(version: IndexVersion, row: int) -> tuple[int, int]:
+    """First and last sentence rows of the paragraph holding `row` (no line break between)."""
+    table = version.sentences
+    doc = version.documents[table.doc_ids[table.doc[row]]]
+
+    def joined(a: int, b: int) -> bool:
+        return (
+            0 <= a < len(table)
+            and 0 <= b < len(table)
+            and table.doc[a] == table.doc[b]
+            and "\n" not in doc.text[int(table.end[a]) : int(table.start[b])]
+        )
+
+    first = row
+    while joined(first - 1, first):
+        first -= 1
+    last = row
+    while joined(last, last + 1):
+        last += 1
+    return first, last
 
 
 def sentence_text(version: IndexVersion, row: int) -> str:

@@ -191,6 +191,13 @@ def expected(question: str) -> frozenset[str]:
     return asked_kinds
 
 
+def only_offered(text: str, kinds: frozenset[str]) -> bool:
+    """Is every part of `text` an answer offered to choose from for these kinds ("a few
+    years?" for a duration)?"""
+    parts = [p for u in question_units(text) for p in _ANOTHER.split(u) if p.strip()]
+    return bool(parts) and all(_offered(p, kinds) for p in parts)
+
+
 def _offered(part: str, kinds: frozenset[str]) -> bool:
     """A few words that do not open like a question and hold a detail of a kind asked
     beside them: an answer offered to choose from ("mice?", "or monkeys?")."""

@@ -370,6 +370,38 @@ def test_a_detail_is_quoted_from_the_sentence_that_gives_it(answerer, seed_versi
 
 
 @pytest.mark.parametrize(
+    ("history", "question"),
+    [
+        # the count the article gives is of the spinal study's patients, in another paragraph
+        (
+            ["new trial in 2026 for huntingtons, anyone know about it"],
+            "how many patients r they enrolling",
+        ),
+        # the spans it gives are follow-up times of the spinal studies, not a recovery
+        ([], "how long is the recovery after the treatment, will I need to take time off work?"),
+    ],
+)
+def test_a_detail_the_sources_give_of_another_subject_does_not_answer(
+    answerer, seed_version, history: list[str], question: str
+) -> None:  # type: ignore[no-untyped-def]
+    answer = answerer.ask(seed_version, question, history)
+    assert answer.status == "no_answer", [s.text for s in answer.answer]
+
+
+def test_answers_offered_beside_an_uncovered_detail_are_no_question_of_their_own(
+    answerer, seed_version
+) -> None:  # type: ignore[no-untyped-def]
+    # without "run" (no source uses it) the message is "a few years?": it was answered with
+    # the spinal studies' follow-up of "six months to five years"
+    answer = answerer.ask(
+        seed_version,
+        "how long does it run for? a few years?",
+        ["tell me about the huntingtons trial"],
+    )
+    assert answer.status == "no_answer" and answer.not_covered == ("run",)
+
+
+@pytest.mark.parametrize(
     "question",
     ["?!", "what is it", "the and of", "...", "tell me more", "go back"],  # no earlier turn
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answertype import expected, gives, kind_of
+from assistant.answertype import expected, gives, kind_of, only_offered
 
 
 @pytest.mark.parametrize(
@@ -55,6 +55,14 @@ def test_a_message_asks_for_details_only_when_every_question_in_it_does() -> Non
     # ... but a short question of its own is one
     assert expected("how long is recovery? side effects?") == set()
     assert expected("how long is recovery? and is it safe?") == set()
+
+
+def test_what_only_offers_answers_asks_nothing() -> None:
+    assert only_offered("a few years?", frozenset({"duration"}))
+    assert only_offered("mice? or rats?", frozenset({"animal"}))
+    assert not only_offered("a few years?", frozenset())  # nothing asked to offer answers to
+    assert not only_offered("is it safe?", frozenset({"duration"}))
+    assert not only_offered("were there tumours in the trials", frozenset({"duration"}))
 
 
 @pytest.mark.parametrize(
