@@ -308,7 +308,12 @@ def _named_lower(text: str, match: re.Match[str]) -> bool:
 
 
 # "what kind of ...", "which sort of ...": words that frame what is asked and name nothing
-_FRAME = re.compile(r"(?:kinds?|sorts?|types?)\s+of\b", re.IGNORECASE)
+# ... and "we keep hearing about stem cells", "been reading a lot about": how the writer came
+# to ask, never a subject ("hearing" names a condition in medical titles: "hearing loss")
+_FRAME = re.compile(
+    r"(?:kinds?|sorts?|types?)\s+of\b|[a-z]+ing\s+(?:(?:a\s+lot|so\s+much|more)\s+)?about\b",
+    re.IGNORECASE,
+)
 # A negating prefix before a word of four letters or more: what the word without it names is
 # what the question is about. Not "in-"/"dis-", which open many words whole ("disease"), nor
 # "non" written joined: "nonsyndromic" is in the training questions, and reading it as covered

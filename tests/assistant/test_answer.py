@@ -401,6 +401,18 @@ def test_answers_offered_beside_an_uncovered_detail_are_no_question_of_their_own
     assert answer.status == "no_answer" and answer.not_covered == ("run",)
 
 
+def test_a_story_that_heard_about_stem_cells_names_no_condition(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # "hearing" names a condition in medical titles ("hearing loss"); "keep hearing about"
+    # does not, and the follow-up on the Huntington's trial was declined for it
+    history = [
+        "My father has Huntington's disease. We keep hearing about stem cells.",
+        "Is there any trial using stem cells for Huntington's?",
+    ]
+    answer = answerer.ask(seed_version, "When is it supposed to start?", history)
+    assert answer.status == "answered"
+    assert answer.answer[0].text.startswith("A new trial starting in 2026")
+
+
 @pytest.mark.parametrize(
     "question",
     ["?!", "what is it", "the and of", "...", "tell me more", "go back"],  # no earlier turn

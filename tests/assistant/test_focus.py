@@ -17,6 +17,9 @@ from assistant.focus import names_absent
         # asking for more of what was said names nothing ("The sources don't mention details
         # please" was shown for "more details please")
         ("more details please", False),
+        # how the writer came to ask: "hearing" names a condition in medical titles, not here
+        ("we have been hearing about stem cell trials, are they safe?", False),
+        ("is the hearing test safe?", True),
         ("can you explain that more simply please?", False),
         # a negated word the sources use without its prefix: they speak of what it negates
         ("are unapproved treatments safe?", False),
