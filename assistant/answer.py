@@ -517,7 +517,7 @@ class Answerer:
                 continue  # quoted already, before the sentence that points back to it
             first = _quote_start(version, row, int(chunk), quoted)
             quoted.update((first, row))
-            doc = version.documents[table.doc_ids[table.doc[row]]]
+            doc = version.documents[table.doc_id(row)]
             start, end = int(table.start[first]), int(table.end[row])
             sentences.append(
                 AnswerSentence(
@@ -571,7 +571,7 @@ def _quote_start(version: IndexVersion, row: int, chunk: int, quoted: set[int]) 
         or not table.eligible[before]
     ):
         return row
-    text = version.documents[table.doc_ids[table.doc[row]]].text
+    text = version.documents[table.doc_id(row)].text
     return before if _POINTS_BACK.match(text, int(table.start[row])) else row
 
 
@@ -651,7 +651,7 @@ def _on_the_subject(
 def _paragraph(version: IndexVersion, row: int) -> tuple[int, int]:
     """First and last sentence rows of the paragraph holding `row` (no line break between)."""
     table = version.sentences
-    doc = version.documents[table.doc_ids[table.doc[row]]]
+    doc = version.documents[table.doc_id(row)]
 
     def joined(a: int, b: int) -> bool:
         return (
@@ -673,7 +673,7 @@ def _paragraph(version: IndexVersion, row: int) -> tuple[int, int]:
 def sentence_text(version: IndexVersion, row: int) -> str:
     """The source text of one sentence-table row."""
     table = version.sentences
-    doc = version.documents[table.doc_ids[table.doc[row]]]
+    doc = version.documents[table.doc_id(row)]
     return doc.text[int(table.start[row]) : int(table.end[row])]
 
 

@@ -217,7 +217,7 @@ def sentence_candidates(
     for hit, logit in zip(hits, passage_scores, strict=True):
         source = version.chunks[hit.chunk].source_id
         doc_best[source] = max(doc_best.get(source, -np.inf), float(logit))
-    passage = np.array([doc_best[table.doc_ids[table.doc[r]]] for r in rows])
+    passage = np.array([doc_best[table.doc_id(r)] for r in rows])
     vectors = np.asarray(version.sentence_vectors[rows], dtype=np.float32)
     dense = vectors @ analysis.vector
     turn = analysis.turn_vector if analysis.turn_vector is not None else analysis.vector

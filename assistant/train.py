@@ -254,7 +254,7 @@ def _sentences(item: Item, settings: AskSettings) -> None:
     table, docs = item.version.sentences, item.version.documents
     labels = []
     for row in sc.rows:
-        source = table.doc_ids[table.doc[row]]
+        source = table.doc_id(row)
         text = docs[source].text[table.start[row] : table.end[row]]
         labels.append(item.question.expect == "answer" and supports(item.question, source, text))
     item.sentence_x = sc.features

@@ -55,6 +55,10 @@ class SentenceTable:
     def __len__(self) -> int:
         return len(self.start)
 
+    def doc_id(self, row: int) -> str:
+        """Id of the document that holds one sentence."""
+        return self.doc_ids[self.doc[row]]
+
     def rows_of(self, chunk: int) -> np.ndarray:
         """Sentence rows of one chunk, in text order."""
         return self.chunk_rows[self.chunk_ptr[chunk] : self.chunk_ptr[chunk + 1]]
