@@ -633,10 +633,7 @@ def _on_the_subject(
     `share` of the question's words, IDF-weighted, that the candidates' paragraph holding
     most of them does?"""
     table = version.sentences
-    # a follow-up is about what the earlier turns name ("how many people were in that one?"
-    # after "what did the lung trial find?"), its own words say what it asks ("people" is in
-    # every paragraph that counts people)
-    query = terms(version, list(analysis.earlier_tokens) or analysis.tokens)
+    query = terms(version, analysis.tokens)
     held: dict[tuple[int, int], float] = {}
     keys = []
     for row, chunk in zip(candidates.rows.tolist(), candidates.chunks.tolist(), strict=True):
