@@ -98,6 +98,14 @@ class AskSettings:
     # and lost 2 answers to a word with another sense elsewhere ("the big study": "big
     # promises").
     detail_subject_share: float = 0.5
+    # ... and, for a follow-up, at least this share of its earlier turns' words: "how many
+    # people were in that one?" after "what did the lung trial find?" is about the lung trial,
+    # though "people" are counted in the spinal study's paragraph. Lower than the share above:
+    # an earlier turn that names nothing particular ("Are stem cell treatments safe?") spreads
+    # its words over every paragraph, and must not rule out the one that answers "how long
+    # were they followed up?" (there 0.47 of the best). A quarter, chosen after reading five
+    # follow-ups on the seed sets: about the lung trial 0.12-0.23, the spinal studies 1.0.
+    detail_earlier_share: float = 0.25
     max_passages: int = 5  # passages shown beside the answer
     # At most this many from one source, so a one-source corpus still shows its two or three
     # best paragraphs while a large corpus shows several sources.
@@ -470,10 +478,16 @@ class Answerer:
             # been tested in people with spinal cord injuries. Across 26 studies with follow-up
             # times from six months to five years, ..."
             after = candidates.rows == _neighbour(table, int(candidates.rows[np.argmax(scores)]), 1)
-            # any other on the subject asked about (`detail_subject_share`)
+            # any other on the subject asked about (`detail_subject_share`); a follow-up's
+            # subject is also what its earlier turns name (`detail_earlier_share`)
+            analysis = scored.analysis
             on_subject = _on_the_subject(
-                version, scored.analysis, candidates, s.detail_subject_share
+                version, analysis.tokens, candidates, s.detail_subject_share
             )
+            if analysis.earlier_tokens:
+                on_subject &= _on_the_subject(
+                    version, list(analysis.earlier_tokens), candidates, s.detail_earlier_share
+                )
             holds = gives_one & (on_subject | after)
             near = (scores >= scores.max() - s.detail_margin) | after
             if not (holds & near).any():
@@ -627,13 +641,13 @@ def _neighbour(table: SentenceTable, row: int, step: int) -> int:
 
 
 def _on_the_subject(
-    version: IndexVersion, analysis: Analysis, candidates: SentenceCandidates, share: float
+    version: IndexVersion, tokens: list[str], candidates: SentenceCandidates, share: float
 ) -> np.ndarray:
     """Per candidate: does its paragraph (with its chunk's title and heading) hold at least
-    `share` of the question's words, IDF-weighted, that the candidates' paragraph holding
-    most of them does?"""
+    `share` of the words `tokens`, IDF-weighted, that the candidates' paragraph holding most
+    of them does?"""
     table = version.sentences
-    query = terms(version, analysis.tokens)
+    query = terms(version, tokens)
     held: dict[tuple[int, int], float] = {}
     keys = []
     for row, chunk in zip(candidates.rows.tolist(), candidates.chunks.tolist(), strict=True):

@@ -100,6 +100,9 @@ class Analysis:
     # the weighed absent words' focus taken together: how far the question moves without
     # all of them, times their mean novelty (one word: its own focus)
     joint_focus: float = 0.0
+    # stemmed terms of the earlier turns a follow-up is read with (none for a question that
+    # stands alone): what it is about, where its own words say what it asks
+    earlier_tokens: tuple[str, ...] = ()
 
 
 def analyse(
@@ -201,6 +204,7 @@ def analyse(
         uses_history=query.uses_history,
         turn_vector=turn_vector,
         joint_focus=joint,
+        earlier_tokens=tuple(tokenize(query.text[:turn_offset])) if query.uses_history else (),
     )
 
 

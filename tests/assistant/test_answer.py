@@ -377,6 +377,9 @@ def test_a_detail_is_quoted_from_the_sentence_that_gives_it(answerer, seed_versi
             ["new trial in 2026 for huntingtons, anyone know about it"],
             "how many patients r they enrolling",
         ),
+        # a follow-up is also about what the earlier turn named: "people" are counted in the
+        # spinal study's paragraph, the lung trial's gives no count
+        (["what did the lung trial find?"], "how many people were in that one?"),
         # the spans it gives are follow-up times of the spinal studies, not a recovery
         ([], "how long is the recovery after the treatment, will I need to take time off work?"),
     ],
