@@ -2,9 +2,9 @@
 
 "How long is the recovery after a stem cell injection?" asks for a span of time; a sentence on
 "blood recovery after transplants" shares its words but gives none, and quoting it answers a
-question nobody asked. A question that asks for a duration, a time, a count, a share ("what
-percentage", "success rate"), a frequency, an age, what letters stand for, a place, an animal
-or a price is answered only by a sentence holding one (a question-answering system's
+question nobody asked. A question that asks for a duration, a time, a count, a dose, a share
+("what percentage", "success rate"), a frequency, an age, what letters stand for, a place, an
+animal or a price is answered only by a sentence holding one (a question-answering system's
 "expected answer type"). The patterns are chosen from what English uses for each kind, not
 fitted to any question set.
 """
@@ -75,12 +75,27 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
     ),
     "count": (
-        re.compile(r"\bhow\s+many\b", re.I),
+        # ... and "how much" before what is counted, as learners of English write it ("how
+        # much patients will they take")
+        re.compile(
+            r"\bhow\s+many\b|\bhow\s+much\s+(?:people|persons|patients|participants|ppl|"
+            r"studies|trials|cells|injections|sessions|treatments|doses|times)\b",
+            re.I,
+        ),
         re.compile(
             # not "most": "people who need help most" gives no count; nor a year ("a trial
             # starting in 2026" says when, not how many)
             rf"\b(?!{_YEAR}\b){_COUNT}\b|%|\b(?:percent|majority|minority|few|"
             r"rare|rarely|common|uncommon|prevalence|incidence|none|no one|nobody)\b",
+            re.I,
+        ),
+    ),
+    "dose": (
+        re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+)?(?:doses?|dosage|dosis)\b", re.I),
+        # an amount with its unit, or one given per body weight
+        re.compile(
+            rf"\b{_COUNT}\s*(?:mg|milligrams?|ml|millilit(?:er|re)s?|mcg|micrograms?|g|grams?|"
+            r"units?|iu|(?:million|billion)\s+cells)\b|\bper\s+(?:kg|kilogram)\b",
             re.I,
         ),
     ),
@@ -149,6 +164,7 @@ _ORDER = (
     "frequency",
     "share",
     "count",
+    "dose",
     "time",
     "expansion",
     "place",

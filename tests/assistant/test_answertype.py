@@ -16,6 +16,9 @@ from assistant.answertype import expected, gives, kind_of, only_offered
         ("how many times do you need the infusion", "frequency"),
         ("How often should they be repeated?", "frequency"),
         ("how many patients were in the big study", "count"),
+        ("how much patients they will take in it?", "count"),  # as learners of English write
+        ("which dosis of neural stem cells they give?", "dose"),
+        ("what dose of MSCs do they use", "dose"),
         ("When does the Huntington's trial start?", "time"),
         ("ok and when will the results be out", "time"),
         ("how much does a stem cell transplant cost", "money"),
@@ -81,6 +84,9 @@ def test_what_only_offers_answers_asks_nothing() -> None:
         # a year says when, not how many: "how many will they enroll" took the 2026 trial
         ("count", "A new trial starting in 2026 will test neural stem cells.", False),
         ("count", "By 2020, 1,500 people had been treated.", True),
+        ("dose", "Patients received 2 million cells per kg of body weight.", True),
+        ("dose", "The usual dose is 400 mg a day.", True),
+        ("dose", "A new trial starting in 2026 will test neural stem cells.", False),
         ("frequency", "The infusion is given once a month.", True),
         ("frequency", "In controlled studies, these cells often prove safe.", False),
         ("frequency", "Across 26 studies with follow-up times from six months ...", False),
