@@ -481,12 +481,14 @@ class Answerer:
             # any other on the subject asked about (`detail_subject_share`); a follow-up's
             # subject is also what its earlier turns name (`detail_earlier_share`)
             analysis = scored.analysis
+            paragraphs, words = _paragraph_terms(version, candidates)
             on_subject = _on_the_subject(
-                version, analysis.tokens, candidates, s.detail_subject_share
+                version, analysis.tokens, paragraphs, words, s.detail_subject_share
             )
             if analysis.earlier_tokens:
+                earlier = list(analysis.earlier_tokens)
                 on_subject &= _on_the_subject(
-                    version, list(analysis.earlier_tokens), candidates, s.detail_earlier_share
+                    version, earlier, paragraphs, words, s.detail_earlier_share
                 )
             holds = gives_one & (on_subject | after)
             near = (scores >= scores.max() - s.detail_margin) | after
@@ -640,26 +642,40 @@ def _neighbour(table: SentenceTable, row: int, step: int) -> int:
     return other
 
 
-def _on_the_subject(
-    version: IndexVersion, tokens: list[str], candidates: SentenceCandidates, share: float
-) -> np.ndarray:
-    """Per candidate: does its paragraph (with its chunk's title and heading) hold at least
-    `share` of the words `tokens`, IDF-weighted, that the candidates' paragraph holding most
-    of them does?"""
+def _paragraph_terms(
+    version: IndexVersion, candidates: SentenceCandidates
+) -> tuple[list[tuple[int, int]], dict[tuple[int, int], np.ndarray]]:
+    """Each candidate's paragraph (first and last row), and the terms of each paragraph with
+    its chunk's title and heading (the chunk of the first candidate in it)."""
     table = version.sentences
-    query = terms(version, tokens)
-    held: dict[tuple[int, int], float] = {}
-    keys = []
+    paragraphs: list[tuple[int, int]] = []
+    words: dict[tuple[int, int], np.ndarray] = {}
     for row, chunk in zip(candidates.rows.tolist(), candidates.chunks.tolist(), strict=True):
-        first, last = _paragraph(version, row)
-        key = (first, last)
-        keys.append(key)
-        if key not in held:
-            words = [table.terms_of(r) for r in range(first, last + 1)]
-            words.append(table.head_of(chunk))
-            held[key] = float(query.coverage([np.concatenate(words)])[0])
+        # rows of one paragraph are consecutive: one walk per paragraph
+        span = next((k for k in words if k[0] <= row <= k[1]), None)
+        if span is None:
+            span = _paragraph(version, row)
+            held = [table.terms_of(r) for r in range(span[0], span[1] + 1)]
+            words[span] = np.concatenate([*held, table.head_of(chunk)])
+        paragraphs.append(span)
+    return paragraphs, words
+
+
+def _on_the_subject(
+    version: IndexVersion,
+    tokens: list[str],
+    paragraphs: list[tuple[int, int]],
+    words: dict[tuple[int, int], np.ndarray],
+    share: float,
+) -> np.ndarray:
+    """Per candidate (its paragraph in `paragraphs`): does its paragraph hold at least
+    `share` of the words `tokens`, IDF-weighted, that the paragraph holding most of them
+    does (`_paragraph_terms`)?"""
+    spans = list(words)
+    coverage = terms(version, tokens).coverage([words[k] for k in spans])
+    held = dict(zip(spans, coverage.tolist(), strict=True))
     best = max(held.values(), default=0.0)
-    return np.array([held[k] >= share * best for k in keys], dtype=bool)
+    return np.array([held[k] >= share * best for k in paragraphs], dtype=bool)
 
 
 def _paragraph(version: IndexVersion, row: int) -> tuple[int, int]:

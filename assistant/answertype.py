@@ -194,9 +194,7 @@ def expected(question: str) -> frozenset[str]:
     something else ("is it safe, and how long does it take?": a sentence on safety answers
     part of it)."""
     asked = asked_part(question)
-    units = [u for u in question_units(asked) if asks(u)] or [asked]
-    # "whats the risk with traveling and how long would i need to stay" asks twice
-    parts = [p for u in units for p in _ANOTHER.split(u) if p.strip()]
+    parts = _parts([u for u in question_units(asked) if asks(u)] or [asked])
     kinds = [kind_of(p) for p in parts]
     asked_kinds = frozenset(k for k in kinds if k is not None)
     # "what animals did they test it on? mice? monkeys?": the short parts after it offer
@@ -210,8 +208,14 @@ def expected(question: str) -> frozenset[str]:
 def only_offered(text: str, kinds: frozenset[str]) -> bool:
     """Is every part of `text` an answer offered to choose from for these kinds ("a few
     years?" for a duration)?"""
-    parts = [p for u in question_units(text) for p in _ANOTHER.split(u) if p.strip()]
+    parts = _parts(question_units(text))
     return bool(parts) and all(_offered(p, kinds) for p in parts)
+
+
+def _parts(units: list[str]) -> list[str]:
+    """The questions of these units, split again where one goes on to ask another: "whats
+    the risk with traveling and how long would i need to stay" asks twice."""
+    return [p for u in units for p in _ANOTHER.split(u) if p.strip()]
 
 
 def _offered(part: str, kinds: frozenset[str]) -> bool:

@@ -242,7 +242,8 @@ def _scan(
         if any(start <= match.start() < end for start, end in links):
             continue  # an address is copied, not written; an opening names no subject
         word = match.group().lower().replace("’", "'")
-        if not (content_word(word) or acronym(match.group()) or _named_lower(text, match)):
+        named = _named_lower(text, match)
+        if not (content_word(word) or acronym(match.group()) or named):
             continue
         if framing_word(word) or contraction(word) or _FRAME.match(text, match.start()):
             continue  # "his doc mentioned", "what kind of", "shes 22": frames, not subjects
@@ -254,7 +255,7 @@ def _scan(
         base = _NEGATED.sub("", word)
         if base != word and content_word(base) and all(t in stems for t in tokenize_word(base)):
             continue  # "unapproved": the sources speak of what it negates
-        name = _spelled_out(version, text, match)
+        name = _spelled_out(version, match.group(), named)
         if name is not None:
             corrections[match.group()] = name  # "is there a trial for HD": Huntington's
             continue
@@ -277,18 +278,14 @@ _HAS = re.compile(r"\b(?:has|have|had|having|got|with|for|of|diagnosed|dx)\s+$",
 ACRONYM_ZIPF = 3.0
 
 
-def _spelled_out(version: IndexVersion, text: str, match: re.Match[str]) -> str | None:
+def _spelled_out(version: IndexVersion, written: str, named: bool) -> str | None:
     """The name an acronym no source uses stands for, when the sources use every word of it:
     "HD" is "huntington disease" to an article on Huntington's disease ("MS", "multiple
     sclerosis", stays absent where no source names it). Names are what consumer-health pages
-    spell out in brackets (`assistant.conditions`)."""
-    written = match.group()
+    spell out in brackets (`assistant.conditions`). `named`: the word is a lower-case
+    acronym where a condition is named (`_named_lower`)."""
     word = written.lower()
-    if not (
-        (len(written) > 1 and written.isupper())
-        or _named_lower(text, match)
-        or zipf(word) < ACRONYM_ZIPF
-    ):
+    if not ((len(written) > 1 and written.isupper()) or named or zipf(word) < ACRONYM_ZIPF):
         return None
     name = packaged_conditions().expansions.get(word)
     if name is None or not all(t in version.lexical.vocabulary for t in tokenize(name)):
