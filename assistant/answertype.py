@@ -3,10 +3,10 @@
 "How long is the recovery after a stem cell injection?" asks for a span of time; a sentence on
 "blood recovery after transplants" shares its words but gives none, and quoting it answers a
 question nobody asked. A question that asks for a duration, a time, a count, a dose, a share
-("what percentage", "success rate"), a frequency, an age, what letters stand for, a place, an
-animal or a price is answered only by a sentence holding one (a question-answering system's
-"expected answer type"). The patterns are chosen from what English uses for each kind, not
-fitted to any question set.
+("what percentage", "success rate"), a frequency, an age, what letters stand for, a place, who
+runs or checks something, an animal or a price is answered only by a sentence holding one (a
+question-answering system's "expected answer type"). The patterns are chosen from what English
+uses for each kind, not fitted to any question set.
 """
 
 from __future__ import annotations
@@ -123,14 +123,36 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         # where a trial runs or which hospital, not "where do stem cells come from?"
         re.compile(
             r"\bwhere\s+(?:is|are|was|were|will)\b[^?.]{0,60}?\b(?:held|happening|run|running|"
-            r"based|located|taking\s+place)\b|\bwhere\s+is\s+it\W*$|\b(?:which|what)\s+"
-            r"(?:hospitals?|cit(?:y|ies)|countr(?:y|ies)|clinics?|states?|cent(?:er|re)s?|"
+            r"based|located|taking\s+place|done|conducted|carried\s+out|performed)\b|"
+            r"\bwhere\s+is\s+it\W*$|\b(?:which|what)\s+"
+            r"(?P<name>hospitals?|cit(?:y|ies)|countr(?:y|ies)|clinics?|states?|cent(?:er|re)s?|"
             r"universit(?:y|ies))\b",
             re.I,
         ),
         re.compile(
             r"\b(?:hospitals?|cent(?:er|re)s?|universit(?:y|ies)|cit(?:y|ies)|countr(?:y|ies)|"
             r"states?|abroad|overseas|located|nationwide)\b|\b(?:in|at|near)\s+(?:the\s+)?[A-Z][a-z]+"
+        ),
+    ),
+    "agent": (
+        # who runs, funds or oversees something, not "who should not get stem cells?" (a
+        # group of patients) nor "who pays?" (money)
+        re.compile(
+            r"\bwho(?:'?s|\s+(?:is|are|was|were|will\s+be))?\s+(?:running|leading|doing|"
+            r"conducting|funding|sponsoring|behind|in\s+charge|responsible|organi[sz]ing)\b|"
+            r"\bwho\s+(?:runs|leads|funds|sponsors|organi[sz]es|conducts|regulates|oversees|"
+            r"approves|licen[cs]es|inspects|checks|monitors|controls)\b",
+            re.I,
+        ),
+        # a named body or person, or the kind of people and bodies that run and check things
+        re.compile(
+            r"\b(?:researchers?|scientists?|doctors?|experts?|investigators?|teams?|"
+            r"universit(?:y|ies)|hospitals?|institutes?|companies|company|sponsors?|"
+            r"governments?|agenc(?:y|ies)|regulators?|authorit(?:y|ies)|officials?|"
+            r"committees?|boards?|councils?|commissions?|physicians?|nurses?|"
+            r"FDA|NIH|EMA|NHS|MHRA)\b|(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+\s+(?:University|"
+            r"Institute|Hospital|Health|Foundation|Board|Committee|Council|Agency|"
+            r"Administration|Commission)\b"
         ),
     ),
     "animal": (
@@ -145,7 +167,8 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         # what it costs and who pays, not "is a trial safer than paying a clinic?"
         re.compile(
             r"\b(?:cost|costs|costing|price|prices|priced|afford|expensive|cheap|fees?|"
-            r"insurance|insurer)\b|\bhow\s+much\b.*\b(?:pay|charge)\b|\bpay\s+for\b",
+            r"insurance|insurer)\b|\bhow\s+much\b.*\b(?:pay|charge)\b|"
+            r"\b(?:pays?|paid|paying)\s+for\b",
             re.I,
         ),
         # not "money" alone: "adds money and health dangers" gives no price and no payer
@@ -168,6 +191,7 @@ _ORDER = (
     "time",
     "expansion",
     "place",
+    "agent",
     "animal",
     "money",
 )
@@ -235,8 +259,25 @@ _OFFER_WORDS = 4
 
 
 def asking_spans(kinds: frozenset[str], question: str) -> list[tuple[int, int]]:
-    """Where the question asks for these kinds of detail ("cost", "age limit", "how long")."""
-    return [m.span() for k in sorted(kinds) for m in _KINDS[k][0].finditer(question)]
+    """Where the question names the kind of detail it asks for ("cost", "age limit", "how
+    long", "which hospital"): not "running" in "who is running it?" nor "done" in "where is
+    it done?", which name nothing the sources could lack (a pattern's `name` group, when it
+    has one, is the part that names)."""
+    spans = []
+    for kind in sorted(kinds):
+        pattern = _KINDS[kind][0]
+        if kind in _NAMES_NOTHING:
+            continue
+        for match in pattern.finditer(question):
+            if "name" not in pattern.groupindex:
+                spans.append(match.span())
+            elif match.group("name"):
+                spans.append(match.span("name"))
+    return spans
+
+
+# who runs or checks something is asked with verbs ("running", "behind"), never a subject
+_NAMES_NOTHING = frozenset({"agent"})
 
 
 def gives(kinds: frozenset[str], sentence: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answertype import expected, gives, kind_of, only_offered
+from assistant.answertype import asking_spans, expected, gives, kind_of, only_offered
 
 
 @pytest.mark.parametrize(
@@ -26,6 +26,12 @@ from assistant.answertype import expected, gives, kind_of, only_offered
         ("what does GMP actually stand for", "expansion"),
         ("where is the huntington disease stem cell trial happening?", "place"),
         ("which hospital is running it, is it near us?", "place"),
+        ("where is the huntington's trial being done?", "place"),
+        ("who is running the huntingtons trial?", "agent"),
+        ("whos behind that trial", "agent"),
+        ("Who checks that these trials are safe and ethical?", "agent"),
+        ("who pays for it?", "money"),  # a payer is a price question
+        ("who should not get stem cells?", None),  # patients, not who runs anything
         ("what animals did they test it on? mice?", "animal"),
         ("where do the stem cells used by doctors come from?", None),  # a source, not a place
         ("what percentage of patients got better", "share"),
@@ -100,6 +106,9 @@ def test_what_only_offers_answers_asks_nothing() -> None:
         ("expansion", "They use special clean facilities called GMP to grow cells.", False),
         ("place", "The trial runs at the University of California, Irvine.", True),
         ("place", "Stem cell tourism, where people travel for banned treatments.", False),
+        ("agent", "An Institutional Review Board (IRB) reviews and approves many trials.", True),
+        ("agent", "To stay safe, experts push for better standards.", True),
+        ("agent", "A new trial starting in 2026 will test neural stem cells.", False),
         ("animal", "Earlier studies in mice showed no harm.", True),
         ("animal", "Building on animal studies that showed no long-term harm.", False),
         # money spoken of is no price and no payer: "how much does it cost" took this sentence
@@ -114,3 +123,18 @@ def test_which_sentences_give_that_kind_of_detail(kind: str, sentence: str, has:
 
 def test_a_question_that_asks_for_no_detail_takes_any_sentence() -> None:
     assert gives(frozenset(), "Not all stem cell products match this safety level.")
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("how much does it cost, like 10k?", ["cost"]),
+        ("which hospital is running the trial?", ["hospital"]),
+        # the verbs that ask where or who name nothing the sources could lack
+        ("where is the huntington's trial being done?", []),
+        ("who is running the huntingtons trial?", []),
+    ],
+)
+def test_what_names_the_detail_asked_for(question: str, named: list[str]) -> None:
+    spans = asking_spans(expected(question), question)
+    assert [question[s:e] for s, e in spans] == named
