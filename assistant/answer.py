@@ -33,6 +33,7 @@ from assistant.focus import (
     names_absent,
     not_covered,
     without_links,
+    worth_naming,
 )
 from assistant.followup import (
     FollowupSettings,
@@ -237,6 +238,10 @@ class Answerer:
         return replace(
             answer,
             question=question,
+            # what no source covers, as the page names it: not a word this common ("do stem
+            # cells work every time?" is declined, but "The sources don't mention every" tells
+            # a patient nothing); the decision was taken on every word
+            not_covered=tuple(p for p in answer.not_covered if worth_naming(p)),
             timings_ms={k: round(v * 1000, 2) for k, v in timings.items()},
         )
 

@@ -414,6 +414,20 @@ def not_covered(absent: tuple[Absent, ...], question: str, threshold: float) -> 
 NAME_ZIPF = 4.0
 
 
+# A word more common in English than about once in 3,000 words (Zipf 5.5: "every", "day",
+# "take", "first", "old") names no subject a patient would recognise in "The sources don't
+# mention ...". Chosen by reading the single words the seed and consumer sets' declines named:
+# all above it were such words, those below name a subject or a detail ("cost" 5.2, "age" 5.3,
+# "heart" 5.3, "children" 5.47).
+COMMON_ZIPF = 5.5
+
+
+def worth_naming(phrase: str) -> bool:
+    """Is this uncovered phrase worth naming to the person who asked: a phrase of several
+    words, or a word less common than `COMMON_ZIPF`."""
+    return len(phrase.split()) > 1 or zipf(phrase.lower()) < COMMON_ZIPF
+
+
 def _next_to_focus(item: Absent, absent: tuple[Absent, ...], threshold: float) -> bool:
     """A rare absent word right beside a reported one belongs to the same phrase."""
     if zipf(item.text.lower()) >= NAME_ZIPF:

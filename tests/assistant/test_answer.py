@@ -172,6 +172,16 @@ def test_a_two_letter_acronym_the_sources_never_use_is_what_is_missing(
     assert answer.not_covered == missing
 
 
+def test_a_word_too_common_to_name_anything_is_declined_unnamed(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # "every" carried the question ("The sources don't mention every" was shown); the
+    # decision stands, the naming drops it. A rarer word beside it is still named.
+    answer = answerer.ask(seed_version, "do stem cells work every time?")
+    assert answer.status == "no_answer" and answer.not_covered == ()
+    answer = answerer.ask(seed_version, "Can stem cells cure autism every time?")
+    assert answer.status == "no_answer" and "autism" in answer.not_covered
+    assert "every" not in answer.not_covered
+
+
 def test_a_closing_line_is_not_a_question_whose_words_go_missing(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
     # weighed as a question of its own, "Any advice appreciated." named "advice appreciated"
     for message in (
