@@ -125,7 +125,7 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"\bwhere\s+(?:is|are|was|were|will)\b[^?.]{0,60}?\b(?:held|happening|run|running|"
             r"based|located|taking\s+place|done|conducted|carried\s+out|performed)\b|"
             r"\bwhere\s+is\s+it\W*$|\b(?:which|what)\s+"
-            r"(?P<name>hospitals?|cit(?:y|ies)|countr(?:y|ies)|clinics?|states?|cent(?:er|re)s?|"
+            r"(?:hospitals?|cit(?:y|ies)|countr(?:y|ies)|clinics?|states?|cent(?:er|re)s?|"
             r"universit(?:y|ies))\b",
             re.I,
         ),
@@ -164,11 +164,14 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
     ),
     "money": (
-        # what it costs and who pays, not "is a trial safer than paying a clinic?"
+        # what it costs and who pays, not "is a trial safer than paying a clinic?"; "how much
+        # is it?", "how much are we talking", "will it set me back", not "how much does it hurt?"
         re.compile(
             r"\b(?:cost|costs|costing|price|prices|priced|afford|expensive|cheap|fees?|"
             r"insurance|insurer)\b|\bhow\s+much\b.*\b(?:pay|charge)\b|"
-            r"\b(?:pays?|paid|paying)\s+for\b",
+            r"\b(?:pays?|paid|paying)\s+for\b|\bhow\s+much\s+(?:is|was|'s)\s+(?:it|this|that|"
+            r"one)\b|\bhow\s+much\s+(?:would|will)\s+(?:it|this|that)\s+be\b|"
+            r"\bhow\s+much\s+are\s+we\s+talking\b|\bset\s+(?:me|us|you|him|her|them)\s+back\b",
             re.I,
         ),
         # not "money" alone: "adds money and health dangers" gives no price and no payer
@@ -260,24 +263,35 @@ _OFFER_WORDS = 4
 
 def asking_spans(kinds: frozenset[str], question: str) -> list[tuple[int, int]]:
     """Where the question names the kind of detail it asks for ("cost", "age limit", "how
-    long", "which hospital"): not "running" in "who is running it?" nor "done" in "where is
-    it done?", which name nothing the sources could lack (a pattern's `name` group, when it
-    has one, is the part that names)."""
+    long", "which hospital"): within what asks for it, the words `_NAMING` holds for its kind
+    ("how much are we talking" names nothing the sources could lack, nor "running" in "who is
+    running it?"), else all of it."""
     spans = []
     for kind in sorted(kinds):
-        pattern = _KINDS[kind][0]
-        if kind in _NAMES_NOTHING:
-            continue
-        for match in pattern.finditer(question):
-            if "name" not in pattern.groupindex:
+        naming = _NAMING.get(kind)
+        for match in _KINDS[kind][0].finditer(question):
+            if naming is None:
                 spans.append(match.span())
-            elif match.group("name"):
-                spans.append(match.span("name"))
+            else:
+                spans += [m.span() for m in naming.finditer(question, *match.span())]
     return spans
 
 
-# who runs or checks something is asked with verbs ("running", "behind"), never a subject
-_NAMES_NOTHING = frozenset({"agent"})
+# The words that name a kind of detail where its question asks with other words too; none for
+# who runs or checks something, asked with verbs ("running", "behind").
+_NAMING = {
+    "money": re.compile(
+        r"\b(?:cost|costs|costing|price|prices|priced|afford|expensive|cheap|fees?|insurance|"
+        r"insurer|pays?|paid|paying|charge)\b",
+        re.I,
+    ),
+    "place": re.compile(
+        r"\b(?:hospitals?|cit(?:y|ies)|countr(?:y|ies)|clinics?|states?|cent(?:er|re)s?|"
+        r"universit(?:y|ies))\b",
+        re.I,
+    ),
+    "agent": re.compile(r"(?!)"),
+}
 
 
 def gives(kinds: frozenset[str], sentence: str) -> bool:

@@ -348,6 +348,8 @@ def test_british_spelling_paraphrase_finds_its_sentence(answerer, seed_version) 
         ("How long is the recovery after a stem cell infusion?", []),
         # no sentence on money comes close; the word that asks for it is in no source
         ("how much does a stem cell transplant cost", ["cost"]),
+        # who runs the trial, which no sentence says ("running" names nothing to lack)
+        ("who is running the huntingtons trial?", []),
     ],
 )
 def test_a_detail_no_sentence_gives_is_not_answered_with_related_words(
@@ -357,6 +359,14 @@ def test_a_detail_no_sentence_gives_is_not_answered_with_related_words(
     assert answer.status == "no_answer", [s.text for s in answer.answer]
     assert list(answer.not_covered) == missing
     assert answer.passages  # related reading is still shown
+
+
+def test_a_price_asked_without_a_word_for_money_is_not_answered(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # it quoted "MSCs have been tested in people with spinal cord injuries"
+    history = ["is there a stem cell treatment for spinal cord injury?"]
+    for question in ("how much is it?", "how much will it set me back"):
+        answer = answerer.ask(seed_version, question, history)
+        assert answer.status == "no_answer" and answer.not_covered == (), question
 
 
 def test_a_detail_is_quoted_from_the_sentence_that_gives_it(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]

@@ -31,6 +31,10 @@ from assistant.answertype import asking_spans, expected, gives, kind_of, only_of
         ("whos behind that trial", "agent"),
         ("Who checks that these trials are safe and ethical?", "agent"),
         ("who pays for it?", "money"),  # a payer is a price question
+        ("how much is it?", "money"),
+        ("how much are we talking, like 10k?", "money"),
+        ("how much will it set me back", "money"),
+        ("how much does it hurt?", None),  # how much, not what it costs
         ("who should not get stem cells?", None),  # patients, not who runs anything
         ("what animals did they test it on? mice?", "animal"),
         ("where do the stem cells used by doctors come from?", None),  # a source, not a place
@@ -129,6 +133,8 @@ def test_a_question_that_asks_for_no_detail_takes_any_sentence() -> None:
     ("question", "named"),
     [
         ("how much does it cost, like 10k?", ["cost"]),
+        ("how much would I pay for it", ["pay"]),
+        ("how much are we talking", []),
         ("which hospital is running the trial?", ["hospital"]),
         # the verbs that ask where or who name nothing the sources could lack
         ("where is the huntington's trial being done?", []),
