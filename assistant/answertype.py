@@ -4,9 +4,9 @@
 "blood recovery after transplants" shares its words but gives none, and quoting it answers a
 question nobody asked. A question that asks for a duration, a time, a count, a dose, a share
 ("what percentage", "success rate"), a frequency, an age, what letters stand for, a place, who
-runs or checks something, an animal or a price is answered only by a sentence holding one (a
-question-answering system's "expected answer type"). The patterns are chosen from what English
-uses for each kind, not fitted to any question set.
+runs or checks something, how to join, an animal or a price is answered only by a sentence
+holding one (a question-answering system's "expected answer type"). The patterns are chosen
+from what English uses for each kind, not fitted to any question set.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from assistant.followup import asked_part, asks, opens_like_a_question, question_units
+from index.vocab import content_word, words
 
 # a number, in digits or words
 _COUNT = (
@@ -155,6 +156,26 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"Administration|Commission)\b"
         ),
     ),
+    "joining": (
+        # how or where to get onto a trial or treatment, not "should I join a trial?" (a choice
+        # the sources speak to), "can he join?" (who may) nor "how do they get the cells into
+        # the lungs?"
+        re.compile(
+            r"\b(?:how|where)\s+(?:do|does|can|could|would|should|may|might|to)\b[^?.]{0,40}?"
+            r"\b(?:sign(?:ing)?\s+up|apply|enrol+(?:ing)?|register|join|"
+            r"get\s+(?:me|him|her|them|us|(?:my|our)\s+\w+)\s+(?:on|onto|into|in)\b|"
+            r"get\s+(?:on|onto|into|in)\s+(?:(?:it|one|that|this|the|a|an)\s+)?(?:[\w']+\s+){0,2}?"
+            r"(?:trials?|stud(?:y|ies)|programm?e?s?)\b)",
+            re.I,
+        ),
+        # whom to contact or where to apply
+        re.compile(
+            r"\b(?:contact\w*|call|phone|e-?mail\w*|website|web\s+site|apply|applications?|"
+            r"enrol\w*|sign\s+up|register\w*|refer\w*|eligib\w*|recruit\w*)\b|"
+            r"clinicaltrials\.gov",
+            re.I,
+        ),
+    ),
     "animal": (
         re.compile(r"\b(?:which|what)\s+(?:kinds?\s+of\s+)?animals?\b", re.I),
         re.compile(
@@ -195,6 +216,7 @@ _ORDER = (
     "expansion",
     "place",
     "agent",
+    "joining",
     "animal",
     "money",
 )
@@ -242,7 +264,10 @@ def only_offered(text: str, kinds: frozenset[str]) -> bool:
 def _parts(units: list[str]) -> list[str]:
     """The questions of these units, split again where one goes on to ask another: "whats
     the risk with traveling and how long would i need to stay" asks twice."""
-    return [p for u in units for p in _ANOTHER.split(u) if p.strip()]
+    parts = [p for u in units for p in _ANOTHER.split(u)]
+    # a part that asks for no detail and has no word that can carry a subject ("ok" in "ok
+    # and how do i sign up") asks nothing of its own
+    return [p for p in parts if kind_of(p) or any(content_word(w) for w in words(p))]
 
 
 def _offered(part: str, kinds: frozenset[str]) -> bool:
@@ -291,6 +316,7 @@ _NAMING = {
         re.I,
     ),
     "agent": re.compile(r"(?!)"),
+    "joining": re.compile(r"(?!)"),
 }
 
 

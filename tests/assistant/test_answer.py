@@ -348,8 +348,10 @@ def test_british_spelling_paraphrase_finds_its_sentence(answerer, seed_version) 
         ("How long is the recovery after a stem cell infusion?", []),
         # no sentence on money comes close; the word that asks for it is in no source
         ("how much does a stem cell transplant cost", ["cost"]),
-        # who runs the trial, which no sentence says ("running" names nothing to lack)
+        # who runs the trial, which no sentence says ("running" names nothing to lack), and
+        # how to join it
         ("who is running the huntingtons trial?", []),
+        ("where does she sign up for that 2026 trial", []),
     ],
 )
 def test_a_detail_no_sentence_gives_is_not_answered_with_related_words(

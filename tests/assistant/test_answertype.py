@@ -35,6 +35,11 @@ from assistant.answertype import asking_spans, expected, gives, kind_of, only_of
         ("how much are we talking, like 10k?", "money"),
         ("how much will it set me back", "money"),
         ("how much does it hurt?", None),  # how much, not what it costs
+        ("where does she sign up for that 2026 trial", "joining"),
+        ("how can I get into the huntingtons trial", "joining"),
+        ("and how do i get my husband on it", "joining"),
+        ("should I join a trial or go to a clinic?", None),  # a choice the sources speak to
+        ("how do they get the cells into the lungs?", None),
         ("who should not get stem cells?", None),  # patients, not who runs anything
         ("what animals did they test it on? mice?", "animal"),
         ("where do the stem cells used by doctors come from?", None),  # a source, not a place
@@ -68,6 +73,8 @@ def test_a_message_asks_for_details_only_when_every_question_in_it_does() -> Non
     # ... but a short question of its own is one
     assert expected("how long is recovery? side effects?") == set()
     assert expected("how long is recovery? and is it safe?") == set()
+    # a filler before the question asks nothing of its own
+    assert expected("ok and how do i sign up for one of those trials") == {"joining"}
 
 
 def test_what_only_offers_answers_asks_nothing() -> None:
@@ -113,6 +120,8 @@ def test_what_only_offers_answers_asks_nothing() -> None:
         ("agent", "An Institutional Review Board (IRB) reviews and approves many trials.", True),
         ("agent", "To stay safe, experts push for better standards.", True),
         ("agent", "A new trial starting in 2026 will test neural stem cells.", False),
+        ("joining", "To enrol, contact the study team or visit ClinicalTrials.gov.", True),
+        ("joining", "Patients should pick approved studies and learn all risks.", False),
         ("animal", "Earlier studies in mice showed no harm.", True),
         ("animal", "Building on animal studies that showed no long-term harm.", False),
         # money spoken of is no price and no payer: "how much does it cost" took this sentence
