@@ -192,13 +192,18 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"insurance|insurer)\b|\bhow\s+much\b.*\b(?:pay|charge)\b|"
             r"\b(?:pays?|paid|paying)\s+for\b|\bhow\s+much\s+(?:is|was|'s)\s+(?:it|this|that|"
             r"one)\b|\bhow\s+much\s+(?:would|will)\s+(?:it|this|that)\s+be\b|"
-            r"\bhow\s+much\s+are\s+we\s+talking\b|\bset\s+(?:me|us|you|him|her|them)\s+back\b",
+            r"\bhow\s+much\s+are\s+we\s+talking\b|\bset\s+(?:me|us|you|him|her|them)\s+back\b|"
+            # ... and a public payer ("is it available on the NHS?", "does Medicare cover it")
+            # or paying privately
+            r"\b(?:nhs|medicare|medicaid)\b|\bpay\s+privately\b|\bgo\s+private\b|"
+            r"\b(?:have|need)\s+to\s+pay\b",
             re.I,
         ),
         # not "money" alone: "adds money and health dangers" gives no price and no payer
         re.compile(
             r"[$€£]|\b(?:cost|costs|price|prices|pay|paid|payment|afford|expensive|cheap|"
-            r"fees?|insurance|insurer|charge|charges|dollars?|euros?|pounds?|funding|funded)\b",
+            r"fees?|insurance|insurer|charge|charges|dollars?|euros?|pounds?|funding|funded|"
+            r"nhs|medicare|medicaid|privately)\b",
             re.I,
         ),
     ),
@@ -307,7 +312,7 @@ def asking_spans(kinds: frozenset[str], question: str) -> list[tuple[int, int]]:
 _NAMING = {
     "money": re.compile(
         r"\b(?:cost|costs|costing|price|prices|priced|afford|expensive|cheap|fees?|insurance|"
-        r"insurer|pays?|paid|paying|charge)\b",
+        r"insurer|pays?|paid|paying|charge|nhs|medicare|medicaid|privately)\b",
         re.I,
     ),
     "place": re.compile(

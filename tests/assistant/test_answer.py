@@ -369,6 +369,11 @@ def test_a_price_asked_without_a_word_for_money_is_not_answered(answerer, seed_v
     for question in ("how much is it?", "how much will it set me back"):
         answer = answerer.ask(seed_version, question, history)
         assert answer.status == "no_answer" and answer.not_covered == (), question
+    # ... nor who pays, asked of a public payer: the follow-up weighs "nhs" joined with the
+    # earlier turn, too lightly to decline it, and it quoted the lung trial
+    history = ["my dad has pulmonary fibrosis, is the MSC lung trial safe"]
+    answer = answerer.ask(seed_version, "is it available on the nhs?", history)
+    assert answer.status == "no_answer" and answer.not_covered == ("nhs",)
 
 
 def test_a_detail_is_quoted_from_the_sentence_that_gives_it(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]

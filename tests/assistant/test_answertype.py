@@ -35,6 +35,8 @@ from assistant.answertype import asking_spans, expected, gives, kind_of, only_of
         ("how much are we talking, like 10k?", "money"),
         ("how much will it set me back", "money"),
         ("how much does it hurt?", None),  # how much, not what it costs
+        ("is it available on the nhs?", "money"),  # a public payer
+        ("or would we have to pay privately?", "money"),
         ("where does she sign up for that 2026 trial", "joining"),
         ("how can I get into the huntingtons trial", "joining"),
         ("and how do i get my husband on it", "joining"),
@@ -144,6 +146,7 @@ def test_a_question_that_asks_for_no_detail_takes_any_sentence() -> None:
         ("how much does it cost, like 10k?", ["cost"]),
         ("how much would I pay for it", ["pay"]),
         ("how much are we talking", []),
+        ("is it available on the nhs?", ["nhs"]),
         ("which hospital is running the trial?", ["hospital"]),
         # the verbs that ask where or who name nothing the sources could lack
         ("where is the huntington's trial being done?", []),
