@@ -4,9 +4,9 @@
 "blood recovery after transplants" shares its words but gives none, and quoting it answers a
 question nobody asked. A question that asks for a duration, a time, a count, a dose, a share
 ("what percentage", "success rate"), a frequency, an age, what letters stand for, a place, who
-runs or checks something, how to join, an animal or a price is answered only by a sentence
-holding one (a question-answering system's "expected answer type"). The patterns are chosen
-from what English uses for each kind, not fitted to any question set.
+runs or checks something, how to join, men or women, an animal or a price is answered only
+by a sentence holding one (a question-answering system's "expected answer type"). The
+patterns are chosen from what English uses for each kind, not fitted to any question set.
 """
 
 from __future__ import annotations
@@ -176,6 +176,15 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
     ),
+    "sex": (
+        # "were they mostly men or women?", "what was the gender split"
+        re.compile(
+            r"\b(?:(?:men|males?)\s+or\s+(?:women|females?)|(?:women|females?)\s+or\s+"
+            r"(?:men|males?)|gender|sex\s+(?:ratio|split|breakdown|of\s+the))\b",
+            re.I,
+        ),
+        re.compile(r"\b(?:men|women|males?|females?|gender|sex|boys|girls)\b", re.I),
+    ),
     "animal": (
         re.compile(r"\b(?:which|what)\s+(?:kinds?\s+of\s+)?animals?\b", re.I),
         re.compile(
@@ -222,6 +231,7 @@ _ORDER = (
     "place",
     "agent",
     "joining",
+    "sex",
     "animal",
     "money",
 )
@@ -322,6 +332,7 @@ _NAMING = {
     ),
     "agent": re.compile(r"(?!)"),
     "joining": re.compile(r"(?!)"),
+    "sex": re.compile(r"(?!)"),
 }
 
 

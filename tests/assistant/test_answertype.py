@@ -42,6 +42,8 @@ from assistant.answertype import asking_spans, expected, gives, kind_of, only_of
         ("and how do i get my husband on it", "joining"),
         ("should I join a trial or go to a clinic?", None),  # a choice the sources speak to
         ("how do they get the cells into the lungs?", None),
+        ("were they mostly men or women?", "sex"),
+        ("is it safe for women?", None),
         ("who should not get stem cells?", None),  # patients, not who runs anything
         ("what animals did they test it on? mice?", "animal"),
         ("where do the stem cells used by doctors come from?", None),  # a source, not a place
