@@ -4,8 +4,8 @@
 "blood recovery after transplants" shares its words but gives none, and quoting it answers a
 question nobody asked. A question that asks for a duration, a time, a count, a dose, a share
 ("what percentage", "success rate"), a frequency, an age, what letters stand for, a place, who
-runs or checks something, how to join, men or women, an animal or a price is answered only
-by a sentence holding one (a question-answering system's "expected answer type"). The
+runs or checks something, how to join, pain, men or women, an animal or a price is answered
+only by a sentence holding one (a question-answering system's "expected answer type"). The
 patterns are chosen from what English uses for each kind, not fitted to any question set.
 """
 
@@ -176,6 +176,21 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             re.I,
         ),
     ),
+    "pain": (
+        # whether something hurts ("does it hurt?", "is the injection painful", "how sore will
+        # I be"), not whether it harms ("can stem cells hurt me?", "hurt people")
+        re.compile(
+            r"\bhurts?\b(?!\s+(?:me|you|him|her|them|us|people|patients|anyone|someone|"
+            r"anybody|somebody|my|your|his|their|our|the)\b)|\b(?:painful|sore)\b|"
+            r"\bhow\s+much\s+pain\b|\b(?:any|much|a\s+lot\s+of)\s+pain\b",
+            re.I,
+        ),
+        re.compile(
+            r"\b(?:pain\w*|hurts?|hurting|sore\w*|discomfort|aches?|aching|anaesthe\w*|"
+            r"anesthe\w*|numb\w*|sedat\w*)\b",
+            re.I,
+        ),
+    ),
     "sex": (
         # "were they mostly men or women?", "what was the gender split"
         re.compile(
@@ -231,6 +246,7 @@ _ORDER = (
     "place",
     "agent",
     "joining",
+    "pain",
     "sex",
     "animal",
     "money",

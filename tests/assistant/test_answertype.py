@@ -43,6 +43,9 @@ from assistant.answertype import asking_spans, expected, gives, kind_of, only_of
         ("should I join a trial or go to a clinic?", None),  # a choice the sources speak to
         ("how do they get the cells into the lungs?", None),
         ("were they mostly men or women?", "sex"),
+        ("does having bone marrow taken out for stem cells hurt", "pain"),
+        ("how painful is donating bone marrow?", "pain"),
+        ("Can stem cells from clinics hurt me?", None),  # harm, not pain
         ("is it safe for women?", None),
         ("who should not get stem cells?", None),  # patients, not who runs anything
         ("what animals did they test it on? mice?", "animal"),
@@ -125,6 +128,8 @@ def test_what_only_offers_answers_asks_nothing() -> None:
         ("agent", "To stay safe, experts push for better standards.", True),
         ("agent", "A new trial starting in 2026 will test neural stem cells.", False),
         ("joining", "To enrol, contact the study team or visit ClinicalTrials.gov.", True),
+        ("pain", "Most donors feel some soreness for a few days.", True),
+        ("pain", "Doctors use stem cells from sources like bone marrow or embryos.", False),
         ("joining", "Patients should pick approved studies and learn all risks.", False),
         ("animal", "Earlier studies in mice showed no harm.", True),
         ("animal", "Building on animal studies that showed no long-term harm.", False),
