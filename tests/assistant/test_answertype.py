@@ -34,7 +34,7 @@ from assistant.answertype import asking_spans, expected, gives, kind_of, only_of
         ("how much is it?", "money"),
         ("how much are we talking, like 10k?", "money"),
         ("how much will it set me back", "money"),
-        ("how much does it hurt?", None),  # how much, not what it costs
+        ("how much does it hurt?", "pain"),  # how much it hurts, not what it costs
         ("is it available on the nhs?", "money"),  # a public payer
         ("or would we have to pay privately?", "money"),
         ("where does she sign up for that 2026 trial", "joining"),
