@@ -219,8 +219,10 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"\bhow\s+much\s+are\s+we\s+talking\b|\bset\s+(?:me|us|you|him|her|them)\s+back\b|"
             # ... and a public payer ("is it available on the NHS?", "does Medicare cover it")
             # or paying privately
-            r"\b(?:nhs|medicare|medicaid)\b|\bpay\s+privately\b|\bgo\s+private\b|"
-            r"\b(?:have|need)\s+to\s+pay\b",
+            r"\b(?:on|through|via|from|by)\s+(?:the\s+)?(?:nhs|medicare|medicaid)\b|"
+            r"\b(?:nhs|medicare|medicaid)\s+(?:offers?|funds?|covers?|pays?|provides?)\b|"
+            r"\bdo(?:es)?\s+(?:the\s+)?(?:nhs|medicare|medicaid)\b|\bpay\s+privately\b|"
+            r"\bgo\s+private\b|\b(?:have|need)\s+to\s+pay\b",
             re.I,
         ),
         # not "money" alone: "adds money and health dangers" gives no price and no payer
@@ -333,8 +335,10 @@ def asking_spans(kinds: frozenset[str], question: str) -> list[tuple[int, int]]:
     return spans
 
 
+# matches nowhere: a kind asked only with words that name nothing the sources could lack
+_NOTHING = re.compile(r"(?!)")
 # The words that name a kind of detail where its question asks with other words too; none for
-# who runs or checks something, asked with verbs ("running", "behind").
+# who runs or checks something ("running", "behind"), how to join ("sign up") or men or women.
 _NAMING = {
     "money": re.compile(
         r"\b(?:cost|costs|costing|price|prices|priced|afford|expensive|cheap|fees?|insurance|"
@@ -346,9 +350,9 @@ _NAMING = {
         r"universit(?:y|ies))\b",
         re.I,
     ),
-    "agent": re.compile(r"(?!)"),
-    "joining": re.compile(r"(?!)"),
-    "sex": re.compile(r"(?!)"),
+    "agent": _NOTHING,
+    "joining": _NOTHING,
+    "sex": _NOTHING,
 }
 
 

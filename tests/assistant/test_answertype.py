@@ -36,6 +36,8 @@ from assistant.answertype import asking_spans, expected, gives, kind_of, only_of
         ("how much will it set me back", "money"),
         ("how much does it hurt?", "pain"),  # how much it hurts, not what it costs
         ("is it available on the nhs?", "money"),  # a public payer
+        ("does the NHS offer it", "money"),
+        ("my NHS consultant says they are dangerous, is that true?", None),  # who said it
         ("or would we have to pay privately?", "money"),
         ("where does she sign up for that 2026 trial", "joining"),
         ("how can I get into the huntingtons trial", "joining"),
