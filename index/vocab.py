@@ -185,6 +185,10 @@ _FRAMING = frozenset(
         "curious",
         "asking",
         "asked",
+        # what the asker anticipates ("what side effects should I expect"): how it is asked
+        "expect",
+        "expected",
+        "expecting",
         # adverbs that hedge, stress or link ("is that also safe", "are they safe overall
         # or not really"): how something is asked, never what
         "also",

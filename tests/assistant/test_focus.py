@@ -21,6 +21,8 @@ from assistant.focus import names_absent
         ("we have been hearing about stem cell trials, are they safe?", False),
         ("is the hearing test safe?", True),
         ("can you explain that more simply please?", False),
+        # what the asker anticipates: "The sources don't mention expect" was shown
+        ("i am thinking about an MSC trial. what side effects should i expect", False),
         # a negated word the sources use without its prefix: they speak of what it negates
         ("are unapproved treatments safe?", False),
         ("is a non-approved product safe?", False),
