@@ -130,9 +130,11 @@ def test_what_only_offers_answers_asks_nothing() -> None:
         ("agent", "To stay safe, experts push for better standards.", True),
         ("agent", "A new trial starting in 2026 will test neural stem cells.", False),
         ("joining", "To enrol, contact the study team or visit ClinicalTrials.gov.", True),
+        ("joining", "Patients should pick approved studies and learn all risks.", False),
         ("pain", "Most donors feel some soreness for a few days.", True),
         ("pain", "Doctors use stem cells from sources like bone marrow or embryos.", False),
-        ("joining", "Patients should pick approved studies and learn all risks.", False),
+        ("sex", "Most of the 70 patients were men.", True),
+        ("sex", "One large study with 70 patients found no severe problems.", False),
         ("animal", "Earlier studies in mice showed no harm.", True),
         ("animal", "Building on animal studies that showed no long-term harm.", False),
         # money spoken of is no price and no payer: "how much does it cost" took this sentence
