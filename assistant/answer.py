@@ -57,6 +57,7 @@ from index.lexical import tokenize
 from index.search import DenseSearch, Hit, dense_candidates, retrieve
 from index.sentences import SentenceTable
 from index.store import IndexVersion
+from index.vocab import content_word, person_word, words
 
 log = logging.getLogger("stemcell_qa.answer")
 _LIMITS = Settings.model_fields
@@ -229,6 +230,9 @@ class Answerer:
             # not what only offers answers to the detail asked ("how long will it run for? a
             # few years?" without "run" is "a few years?"): it asks nothing itself
             and not only_offered(rest, expected(asked))
+            # nor what only tells, naming no subject ("he's 67" before "would he be too old
+            # for it?")
+            and (asks_anything(rest) or _names_a_subject(rest))
         ):
             # Several questions, some on what no source covers ("... Is there a trial in
             # Australia I could join?"): answer the others, still naming what is not covered.
@@ -578,6 +582,13 @@ _POINTS_BACK = re.compile(
     r"\W*(?:it|its|this|these|those|that|they|their|such|similar|similarly|he|she|his|her)\b",
     re.IGNORECASE,
 )
+
+
+def _names_a_subject(text: str) -> bool:
+    """Does `text` hold a word that can carry a subject, other than whom it is about ("he's
+    67", "my dad is 70" hold none)?"""
+    bases = [w.split("'")[0] for w in words(text)]
+    return any(content_word(w) and not person_word(w) for w in bases)
 
 
 def _quote_start(version: IndexVersion, row: int, chunk: int, quoted: set[int]) -> int:

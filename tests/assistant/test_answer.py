@@ -431,6 +431,24 @@ def test_answers_offered_beside_an_uncovered_detail_are_no_question_of_their_own
     assert answer.status == "no_answer" and answer.not_covered == ("run",)
 
 
+def test_what_only_tells_beside_an_uncovered_question_is_not_asked_again(
+    answerer, seed_version
+) -> None:  # type: ignore[no-untyped-def]
+    # without its question ("too old": "old" is in no source) the message is "he's 67": it
+    # was asked again after the Huntington's turns and quoted the trial
+    history = [
+        "My dad was diagnosed with Huntington's in 2021",
+        "I read there's a stem cell trial for Huntington's coming, when is that?",
+    ]
+    answer = answerer.ask(seed_version, "he's 67, would he be too old for it?", history)
+    assert answer.status == "no_answer", [s.text for s in answer.answer]
+    # ... while a rest that asks, or names a subject, is still answered on its own
+    answer = answerer.ask(
+        seed_version, "Is there a trial in Australia I could join? Are the trials safe?"
+    )
+    assert answer.status == "answered" and "Australia" in answer.not_covered
+
+
 def test_a_story_that_heard_about_stem_cells_names_no_condition(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
     # "hearing" names a condition in medical titles ("hearing loss"); "keep hearing about"
     # does not, and the follow-up on the Huntington's trial was declined for it
