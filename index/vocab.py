@@ -331,6 +331,12 @@ _NOT_NAMES = frozenset({"ok", "hi", "ps", "am", "pm"})
 # Chat shorthand for content words, read as the word itself ("what side effects did ppl get").
 # Common English forms of three letters or more with one reading in health messages ("docs"
 # and "prob" have two: left as written). Chosen, not fitted.
+# "tried": what was tested, which sources say with "trial" ("has anyone tried stem cells for
+# pulmonary fibrosis", "have they been tried in the lungs?"); not "try" or "trying", which ask
+# what to do ("what else can I try", "we are trying for a baby"). Chosen, not fitted; not
+# "trialled" either: read as "trial", "has anyone trialled that?" quoted the seed article's
+# sentence on clinical trials before the lung trial's (seed-patients5).
+_TESTED = {"tried": "trial"}
 _SHORTHAND = {
     "ppl": "people",
     "yrs": "years",
@@ -397,6 +403,8 @@ class Vocabulary:
             return word
         if word in _SHORTHAND:  # read as the full word, when the sources use it
             return self.variant(_SHORTHAND[word])
+        if word in _TESTED:  # "has anyone tried it": as the sources' "trial", when they use it
+            return self.variant(_TESTED[word])
         forms = [word + "s", word + "es", word[:-1] if word.endswith("s") else ""]
         if word.endswith("'s"):
             forms.append(word[:-2])

@@ -449,6 +449,17 @@ def test_what_only_tells_beside_an_uncovered_question_is_not_asked_again(
     assert answer.status == "answered" and "Australia" in answer.not_covered
 
 
+def test_tried_is_read_as_the_articles_trial(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # it was declined naming "tried"; the article says "A trial infusing MSCs into lungs ..."
+    answer = answerer.ask(
+        seed_version,
+        "My dad has pulmonary fibrosis and his consultant mentioned stem cells. Have they been "
+        "tried in the lungs?",
+    )
+    assert answer.status == "answered" and answer.not_covered == ()
+    assert answer.answer[0].text.startswith("A trial infusing MSCs into lungs")
+
+
 def test_a_story_that_heard_about_stem_cells_names_no_condition(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
     # "hearing" names a condition in medical titles ("hearing loss"); "keep hearing about"
     # does not, and the follow-up on the Huntington's trial was declined for it

@@ -53,6 +53,14 @@ def test_chat_shorthand_reads_as_the_word_the_sources_use() -> None:
     assert vocab.variant("docs") is None  # doctors or documents: not read either way
 
 
+def test_tried_reads_as_the_sources_trial_only_where_they_lack_it() -> None:
+    vocab = vocabulary("A trial infusing cells into lungs called it safe.")
+    assert vocab.variant("tried") == "trial"
+    assert vocab.variant("trying") is None  # "we are trying for a baby": no test
+    assert vocabulary("Other drugs were tried first. A trial.").variant("tried") == "tried"
+    assert vocabulary("Cells were tested.").variant("tried") is None
+
+
 def test_typos_are_corrected_but_real_words_are_not() -> None:
     vocab = vocabulary("She was diagnosed with leukemia, hepatitis. Bolder claims. Symptoms vary.")
     assert vocab.variant("dianosed") == "diagnosed"  # not an English word: a typo
