@@ -28,6 +28,15 @@ _NUMBER = rf"(?:{_COUNT}|a|an|a few|a couple of|several|many)"
 _UNIT = r"(?:seconds?|minutes?|hours?|days?|nights?|weeks?|months?|years?|decades?)"
 _YEAR = r"(?:1[89]|20)\d\d"
 _MONTH = r"(?:january|february|march|april|june|july|august|september|october|november|december)"
+# the places a "which ..." question asks for, and the words that ask for a price: both ask and
+# name the detail (`_NAMING`)
+_PLACES = (
+    r"(?:hospitals?|cit(?:y|ies)|countr(?:y|ies)|clinics?|states?|cent(?:er|re)s?|"
+    r"universit(?:y|ies))"
+)
+_PRICES = (
+    r"(?:cost|costs|costing|price|prices|priced|afford|expensive|cheap|fees?|insurance|insurer)"
+)
 
 # Each kind: (what asks for it, what gives it).
 _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
@@ -125,9 +134,7 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(
             r"\bwhere\s+(?:is|are|was|were|will)\b[^?.]{0,60}?\b(?:held|happening|run|running|"
             r"based|located|taking\s+place|done|conducted|carried\s+out|performed)\b|"
-            r"\bwhere\s+is\s+it\W*$|\b(?:which|what)\s+"
-            r"(?:hospitals?|cit(?:y|ies)|countr(?:y|ies)|clinics?|states?|cent(?:er|re)s?|"
-            r"universit(?:y|ies))\b",
+            rf"\bwhere\s+is\s+it\W*$|\b(?:which|what)\s+{_PLACES}\b",
             re.I,
         ),
         re.compile(
@@ -212,8 +219,7 @@ _KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         # what it costs and who pays, not "is a trial safer than paying a clinic?"; "how much
         # is it?", "how much are we talking", "will it set me back", not "how much does it hurt?"
         re.compile(
-            r"\b(?:cost|costs|costing|price|prices|priced|afford|expensive|cheap|fees?|"
-            r"insurance|insurer)\b|\bhow\s+much\b.*\b(?:pay|charge)\b|"
+            rf"\b{_PRICES}\b|\bhow\s+much\b.*\b(?:pay|charge)\b|"
             r"\b(?:pays?|paid|paying)\s+for\b|\bhow\s+much\s+(?:is|was|'s)\s+(?:it|this|that|"
             r"one)\b|\bhow\s+much\s+(?:would|will)\s+(?:it|this|that)\s+be\b|"
             r"\bhow\s+much\s+are\s+we\s+talking\b|\bset\s+(?:me|us|you|him|her|them)\s+back\b|"
@@ -341,15 +347,10 @@ _NOTHING = re.compile(r"(?!)")
 # who runs or checks something ("running", "behind"), how to join ("sign up") or men or women.
 _NAMING = {
     "money": re.compile(
-        r"\b(?:cost|costs|costing|price|prices|priced|afford|expensive|cheap|fees?|insurance|"
-        r"insurer|pays?|paid|paying|charge|nhs|medicare|medicaid|privately)\b",
+        rf"\b{_PRICES}\b|\b(?:pays?|paid|paying|charge|nhs|medicare|medicaid|privately)\b",
         re.I,
     ),
-    "place": re.compile(
-        r"\b(?:hospitals?|cit(?:y|ies)|countr(?:y|ies)|clinics?|states?|cent(?:er|re)s?|"
-        r"universit(?:y|ies))\b",
-        re.I,
-    ),
+    "place": re.compile(rf"\b{_PLACES}\b", re.I),
     "agent": _NOTHING,
     "joining": _NOTHING,
     "sex": _NOTHING,
