@@ -161,7 +161,9 @@ def analyse(
         if weighed_at not in places:
             places[weighed_at] = len(batch)
             batch.append(weighed_at)
-    vectors = embedder.encode(batch)
+    # "is CLL inherited?" is embedded as "is CLL (chronic lymphocytic leukemia) inherited?":
+    # the model has little idea what a short form means, the sources say (`shortforms`)
+    vectors = embedder.encode([version.vocabulary.expand(t) for t in batch])
     n = len(probes)
     bases = np.array([places[home] for home in homes], dtype=np.int64)
     weighed = _weigh(

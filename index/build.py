@@ -15,7 +15,7 @@ import numpy as np
 
 from corpus.chunk import Chunk, ChunkSettings, chunk_document
 from corpus.document import Document
-from index import HNSW_FROM, store
+from index import HNSW_FROM, shortforms, store
 from index.cache import EmbeddingCache
 from index.embed import Embedder
 from index.encoding import Encoder, sentence_vectors
@@ -172,7 +172,12 @@ def _chunks(
 def _unchanged(index_dir: Path, manifest: dict[str, Any]) -> bool:
     current = store.read_manifest(index_dir)
     keys = ("model_id", "chunking", "sentences", "ann", "tokenizer", "sources", "origins")
-    return current is not None and all(current.get(k) == manifest[k] for k in keys)
+    # a version in an older format is rebuilt (from the embedding cache), not kept unreadable
+    return (
+        current is not None
+        and current.get("format") == store.FORMAT
+        and all(current.get(k) == manifest[k] for k in keys)
+    )
 
 
 def _write_and_publish(
@@ -274,6 +279,7 @@ def _parts(
         tuple(words),
         np.array([c for _, c in counts], dtype=np.int32),
         encoder.texts(words, "embedding words"),
+        shortforms.extract(d.text for d in documents),
     )
     return store.VersionParts(
         vectors=vectors,

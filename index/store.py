@@ -36,7 +36,7 @@ from index.lexical import Lexical
 from index.sentences import SentenceTable
 from index.vocab import Vocabulary
 
-FORMAT = 2
+FORMAT = 3
 KEEP_VERSIONS = 3
 _VERSION_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,199}")
 

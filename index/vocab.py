@@ -1,5 +1,6 @@
 """The words an index version's sources use, with a vector per word, for telling which of a
-question's words no source addresses (and how far each is from anything the sources say)."""
+question's words no source addresses (and how far each is from anything the sources say), and
+the short forms the sources define ("CLL"), for reading a question that uses them."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from wordfreq import zipf_frequency
 
 from corpus.document import Document
 from index.lexical import STOPWORDS
+from index.shortforms import Expander
 
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 _STOP = frozenset(STOPWORDS)
@@ -374,7 +376,14 @@ class Vocabulary:
     words: tuple[str, ...]
     counts: np.ndarray  # int32
     vectors: np.ndarray  # float32 (len(words), dim), L2-normalised
+    # short form -> definition, as the sources define them (`shortforms.extract`)
+    abbreviations: dict[str, str] = field(default_factory=dict)
     spelling: SpellingSettings = field(default_factory=SpellingSettings)
+
+    @cached_property
+    def expand(self) -> Expander:
+        """Writes each short form the sources define with its definition beside it."""
+        return Expander(self.abbreviations)
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -460,8 +469,13 @@ class Vocabulary:
         return sims[np.arange(len(vectors)), best], [self.words[i] for i in best]
 
     def save(self, folder: Path) -> None:
-        """Write `vocab.json` (words, counts) and `vocab_vectors.npy` (float16) into `folder`."""
-        payload = {"words": list(self.words), "counts": [int(c) for c in self.counts]}
+        """Write `vocab.json` (words, counts, abbreviations) and `vocab_vectors.npy` (float16)
+        into `folder`."""
+        payload = {
+            "words": list(self.words),
+            "counts": [int(c) for c in self.counts],
+            "abbreviations": self.abbreviations,
+        }
         (folder / "vocab.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
         np.save(folder / "vocab_vectors.npy", self.vectors.astype(np.float16))
 
@@ -472,7 +486,12 @@ class Vocabulary:
         vectors = np.load(folder / "vocab_vectors.npy").astype(np.float32)
         if vectors.shape[0] != len(payload["words"]):
             raise ValueError("vocab_vectors.npy does not match vocab.json")
-        return cls(tuple(payload["words"]), np.array(payload["counts"], np.int32), vectors)
+        return cls(
+            tuple(payload["words"]),
+            np.array(payload["counts"], np.int32),
+            vectors,
+            dict(payload["abbreviations"]),
+        )
 
 
 def source_words(documents: list[Document]) -> Counter[str]:

@@ -78,6 +78,38 @@ def two_studies(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
     return store.load(index_dir, embedder.model_id, embedder.dim)
 
 
+def test_a_short_form_the_sources_define_is_read_as_they_define_it(  # type: ignore[no-untyped-def]
+    answerer, embedder, tmp_path_factory
+) -> None:
+    from corpus.extract import Meta, extract_plain
+    from index import store
+    from index.build import build
+    from tests.conftest import seed_documents
+
+    page = (
+        "Chronic lymphocytic leukemia\nChronic lymphocytic leukemia (CLL) is a cancer of the "
+        "blood and bone marrow. CLL usually gets worse slowly. Most people with CLL are older "
+        "adults. CLL is not passed down from parents to children, but having a parent, brother "
+        "or sister with it raises the risk a little. Treatment may not be needed at first."
+    )
+    index_dir = tmp_path_factory.mktemp("short-forms")
+    build(
+        [*seed_documents(), extract_plain(page.encode(), Meta(source_id="cll"))],
+        index_dir,
+        embedder,
+    )
+    version = store.load(index_dir, embedder.model_id, embedder.dim)
+    question = "my dad has CLL, will my kids get it?"
+    scored = answerer.score(version, question, [])
+    page_vector = version.vectors[[c.source_id for c in version.chunks].index("cll")]
+    as_written = embedder.encode([question])[0]
+    # the model reads "CLL" poorly; with the definition the question sits nearer the page
+    assert scored.analysis.vector @ page_vector > as_written @ page_vector + 0.05
+    answer = answerer.ask(version, question)
+    assert answer.status == "answered"
+    assert answer.answer[0].text.startswith("CLL is not passed down from parents to children")
+
+
 def test_follow_up_resolves_with_history_and_differs_without(answerer, two_studies) -> None:  # type: ignore[no-untyped-def]
     question = "How many patients were in it?"
     spinal = answerer.ask(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -82,6 +83,29 @@ def test_unchanged_corpus_publishes_nothing(tmp_path: Path) -> None:
     assert embedder.encoded == []
     forced = build(fixture_docs(), tmp_path, embedder, force=True)
     assert forced.published and forced.version != first.version and forced.embedded == 0
+
+
+def test_the_short_forms_the_sources_define_are_kept_with_the_version(tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    defined = "Lung news\nIdiopathic pulmonary fibrosis (IPF) scars the lungs. IPF is rare."
+    build(fixture_docs(**{"lung-charity": defined}), tmp_path, embedder)
+    vocabulary = load(tmp_path, embedder).vocabulary
+    assert vocabulary.abbreviations == {"IPF": "idiopathic pulmonary fibrosis"}
+    assert vocabulary.expand("is IPF genetic?") == "is IPF (idiopathic pulmonary fibrosis) genetic?"
+
+
+def test_a_version_of_an_older_format_is_rebuilt_not_kept(tmp_path: Path) -> None:
+    first = build(fixture_docs(), tmp_path, FakeEmbedder())
+    manifest_path = tmp_path / "versions" / first.version / "manifest.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    manifest_path.write_text(json.dumps({**manifest, "format": store.FORMAT - 1}), "utf-8")
+    with pytest.raises(store.IndexLoadError, match="rebuild the index"):
+        load(tmp_path, FakeEmbedder())
+    embedder = FakeEmbedder()
+    again = build(fixture_docs(), tmp_path, embedder)
+    # republished in this format from the embedding cache: nothing embedded again
+    assert again.published and again.embedded == 0 and embedder.encoded == []
+    assert load(tmp_path, embedder).manifest["format"] == store.FORMAT
 
 
 def test_moved_source_file_republishes_its_new_origin_without_re_embedding(

@@ -1,0 +1,51 @@
+"""Short forms the sources define, and questions read with them."""
+
+from __future__ import annotations
+
+from index.shortforms import Expander, extract
+
+PAGES = [
+    "Chronic lymphocytic leukemia (CLL) is a cancer of the blood. CLL gets worse slowly.",
+    "Key points. Chronic lymphocytic leukemia (CLL) is common in older adults. Acute "
+    "lymphoblastic leukemia (ALL) is a cancer of the bone marrow. Some sores (ulcers) heal.",
+    "Immune thrombocytopenia (ITP) is a bleeding disorder. Multiple sclerosis (MS) is not.",
+]
+
+
+def test_the_pairs_the_sources_define_are_found() -> None:
+    found = extract(PAGES)
+    assert found["CLL"] == "chronic lymphocytic leukemia"
+    assert found["ALL"] == "acute lymphoblastic leukemia"
+    assert found["ITP"] == "immune thrombocytopenia"
+    assert found["MS"] == "multiple sclerosis"
+    # a word in brackets after another is no short form: it needs two capitals
+    assert "ulcers" not in found and "sores" not in found
+
+
+def test_the_definition_given_most_often_wins() -> None:
+    pages = [
+        "Acute myeloid leukemia (AML) is a cancer.",
+        "Acute myeloid leukemia (AML) starts in the marrow.",
+        "Acute myelogenous leukemia (AML) is another name.",
+    ]
+    assert extract(pages) == {"AML": "acute myeloid leukemia"}
+
+
+def test_a_short_form_is_read_with_its_definition() -> None:
+    expand = Expander(extract(PAGES))
+    assert expand("is CLL inherited?") == "is CLL (chronic lymphocytic leukemia) inherited?"
+    assert expand("my son has ITP.") == "my son has ITP (immune thrombocytopenia)."
+    # written in lower case, as patients do, when English has no such word
+    assert expand("is cll inherited") == "is cll (chronic lymphocytic leukemia) inherited"
+
+
+def test_words_that_only_look_like_short_forms_are_left_alone() -> None:
+    expand = Expander(extract(PAGES))
+    # "all" is an English word, and two letters are too few to tell in lower case
+    assert expand("is all of it safe? ms smith asked") == "is all of it safe? ms smith asked"
+    # a message typed in capitals has no short forms to tell apart
+    assert expand("IS ALL OF THIS SAFE FOR MY DAD") == "IS ALL OF THIS SAFE FOR MY DAD"
+    # already said in full; part of a longer word or code
+    text = "chronic lymphocytic leukemia (CLL): is CLL-2 or CLLX inherited?"
+    assert expand(text) == text
+    assert Expander({})("is CLL inherited?") == "is CLL inherited?"
