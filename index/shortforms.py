@@ -23,7 +23,7 @@ from wordfreq import zipf_frequency
 _CAPITALS = re.compile(r"[A-Z]")
 _SHORT = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 # A short form written in lower case ("cll", "copd") is read as one only when general English
-# does not know it as a word (Zipf below 3: "cll" 0, "copd" 2.5; "all" 7.4, "als" 3.4), and when
+# does not know it as a word (Zipf below 3: "cll" 2.4, "copd" 2.8; "all" 6.5, "als" 3.4), and when
 # it has 3 letters or more ("ms", "pd", "tb" are too many things). Chosen, not fitted.
 LOWER_CASE_ZIPF = 3.0
 LOWER_CASE_LENGTH = 3
@@ -42,6 +42,10 @@ def extract(texts: Iterable[str]) -> dict[str, str]:
     return {short: counts.most_common(1)[0][0] for short, counts in sorted(given.items())}
 
 
+# a word as short forms are written: letters, digits and inner hyphens ("CN-AML", "HTLV-1")
+_WORD = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![\w-])")
+
+
 class Expander:
     """Writes each short form of a text with its definition beside it."""
 
@@ -53,27 +57,27 @@ class Expander:
             if len(short) >= LOWER_CASE_LENGTH
             and zipf_frequency(short.lower(), "en") < LOWER_CASE_ZIPF
         }
-        shorts = sorted({*self.definitions, *self._lower}, key=len, reverse=True)
-        self._pattern = (
-            re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, shorts)) + r")(?![\w-])", re.I)
-            if shorts
-            else None
-        )
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None:
+        if not self.definitions:
             return text
         letters = [c for c in text if c.isalpha()]
         # a message in capitals ("IS ALL OF THIS SAFE") has no short forms to tell apart
         shouting = sum(c.isupper() for c in letters) > 0.5 * len(letters)
 
+        said = text.lower()
+
         def spelled(match: re.Match[str]) -> str:
             word = match.group(0)
-            long = None if shouting else self.definitions.get(word)
-            if long is None and word.islower():
-                long = self._lower.get(word)
-            if long is None or long.lower() in text.lower():
-                return word
+            long = self._defines(word, shouting)
+            if long is None or long in said:
+                return word  # none, or said in full already
             return f"{word} ({long})"
 
-        return self._pattern.sub(spelled, text)
+        return _WORD.sub(spelled, text)
+
+    def _defines(self, word: str, shouting: bool) -> str | None:
+        long = None if shouting else self.definitions.get(word)
+        if long is None and word.islower():
+            long = self._lower.get(word)
+        return long

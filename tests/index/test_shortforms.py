@@ -37,6 +37,11 @@ def test_a_short_form_is_read_with_its_definition() -> None:
     assert expand("my son has ITP.") == "my son has ITP (immune thrombocytopenia)."
     # written in lower case, as patients do, when English has no such word
     assert expand("is cll inherited") == "is cll (chronic lymphocytic leukemia) inherited"
+    # each time it is used; not inside a longer word ("ITP-related")
+    assert (
+        expand("is ITP-related bruising catching? his ITP is back")
+        == "is ITP-related bruising catching? his ITP (immune thrombocytopenia) is back"
+    )
 
 
 def test_words_that_only_look_like_short_forms_are_left_alone() -> None:
@@ -45,7 +50,8 @@ def test_words_that_only_look_like_short_forms_are_left_alone() -> None:
     assert expand("is all of it safe? ms smith asked") == "is all of it safe? ms smith asked"
     # a message typed in capitals has no short forms to tell apart
     assert expand("IS ALL OF THIS SAFE FOR MY DAD") == "IS ALL OF THIS SAFE FOR MY DAD"
-    # already said in full; part of a longer word or code
-    text = "chronic lymphocytic leukemia (CLL): is CLL-2 or CLLX inherited?"
+    # already said in full; part of a longer word
+    text = "chronic lymphocytic leukemia (CLL): is CLL inherited? and CLLX?"
     assert expand(text) == text
+    assert expand("is CLLX or XCLL inherited?") == "is CLLX or XCLL inherited?"
     assert Expander({})("is CLL inherited?") == "is CLL inherited?"
