@@ -31,6 +31,7 @@ from index.store import IndexVersion
 from index.vocab import (
     WORD,
     acronym,
+    clinical,
     content_word,
     contraction,
     framing_word,
@@ -244,6 +245,10 @@ def _scan(
         if any(start <= match.start() < end for start, end in links):
             continue  # an address is copied, not written; an opening names no subject
         word = match.group().lower().replace("’", "'")
+        long = clinical(text, *match.span())
+        if long is not None and all(t in stems for t in tokenize(long)):
+            corrections[match.group()] = long  # "dx'd" read as "diagnosed", as the sources say
+            continue
         named = _named_lower(text, match)
         if not (content_word(word) or acronym(match.group()) or named):
             continue

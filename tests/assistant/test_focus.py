@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.focus import names_absent
+from assistant.focus import _scan, names_absent
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,11 @@ from assistant.focus import names_absent
 )
 def test_words_no_source_uses(seed_version, question: str, absent: bool) -> None:  # type: ignore[no-untyped-def]
     assert names_absent(seed_version, question) is absent
+
+
+def test_clinical_shorthand_is_read_as_the_sources_word(seed_version) -> None:  # type: ignore[no-untyped-def]
+    text, corrections, absent = _scan(seed_version, "any tx for autism? my son was dx at 4")
+    assert corrections["tx"] == "treatment"  # the article says "treatments"
+    assert text.startswith("any treatment for autism?")
+    # the article never says "diagnosed": "dx" stays as typed, and is no subject either
+    assert "dx" not in corrections and "dx" not in [a[0] for a in absent]

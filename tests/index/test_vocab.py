@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from corpus.document import Document
-from index.vocab import Vocabulary, acronym, source_words, words
+from index.vocab import Vocabulary, acronym, clinical, source_words, words
 
 
 def vocabulary(*texts: str) -> Vocabulary:
@@ -51,6 +51,26 @@ def test_chat_shorthand_reads_as_the_word_the_sources_use() -> None:
     assert vocab.variant("yrs") == "years"
     assert vocab.variant("meds") is None  # the sources never say "medications": left as typed
     assert vocab.variant("docs") is None  # doctors or documents: not read either way
+
+
+def reading(message: str, shorthand: str) -> str | None:
+    at = message.index(shorthand)
+    return clinical(message, at, at + len(shorthand))
+
+
+def test_clinical_shorthand_reads_as_what_it_stands_for() -> None:
+    assert reading("what are the sx of a PE", "sx") == "symptoms"
+    assert reading("my bx came back showing DCIS", "bx") == "biopsy"
+    assert reading("strong FHx of bowel cancer", "FHx") == "family history"
+    assert reading("she was dx’d with lupus", "dx’d") == "diagnosed"
+    # "dx" and "tx" as verbs where one is wanted, as nouns elsewhere
+    assert reading("my husband was dx with parkinsons", "dx") == "diagnosed"
+    assert reading("dx at 30 and still going", "dx") == "diagnosed"
+    assert reading("how accurate is the dx?", "dx") == "diagnosis"
+    assert reading("is there any tx for it?", "tx") == "treatment"
+    assert reading("he got tx with radiation", "tx") == "treated"
+    assert reading("moving to TX next year", "TX") is None  # two capitals: Texas as often
+    assert reading("the text says", "text") is None
 
 
 def test_tried_reads_as_the_sources_trial_only_where_they_lack_it() -> None:
