@@ -340,9 +340,10 @@ def _name_like(text: str, match: re.Match[str]) -> bool:
 
 
 def _apply(text: str, corrections: dict[str, str]) -> str:
-    """`text` with each written form replaced by its variant, outside web addresses."""
+    """`text` with each written form replaced by its variant, outside web addresses; longer
+    forms first ("dx'd" before the "dx" it starts with)."""
     parts = _LINK.split(text)  # prose, address, prose, ...: the pattern captures the address
-    for written, variant in corrections.items():
+    for written, variant in sorted(corrections.items(), key=lambda c: -len(c[0])):
         pattern = rf"(?<!\w){re.escape(written)}(?!\w)"
         parts = [p if i % 2 else re.sub(pattern, variant, p) for i, p in enumerate(parts)]
     return "".join(parts)

@@ -41,3 +41,9 @@ def test_clinical_shorthand_is_read_as_the_sources_word(seed_version) -> None:  
     assert text.startswith("any treatment for autism?")
     # the article never says "diagnosed": "dx" stays as typed, and is no subject either
     assert "dx" not in corrections and "dx" not in [a[0] for a in absent]
+
+
+def test_a_longer_shorthand_form_is_read_whole(seed_version) -> None:  # type: ignore[no-untyped-def]
+    text, corrections, _ = _scan(seed_version, "the tx was hard, he was tx'd for months")
+    assert corrections == {"tx": "treatment", "tx'd": "treated"}
+    assert text == "the treatment was hard, he was treated for months"  # not "treatment'd"
