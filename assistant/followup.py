@@ -167,7 +167,11 @@ def depends_on_history(question: str, settings: FollowupSettings | None = None) 
         return True
     if any(t in s.anaphora for t in tokens):
         return True
-    return len(_subject_words(tokens, s)) < s.min_subject_words
+    # "the trial", "the study": a thing the conversation has named, so the one word after
+    # "the" is no subject of the question's own ("When does the trial start?" after "Can stem
+    # cells help Parkinson's?" asks about a Parkinson's trial); "the lung trial" still names one
+    own = [t for i, t in enumerate(tokens) if i == 0 or tokens[i - 1] != "the"]
+    return len(_subject_words(own, s)) < s.min_subject_words
 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")

@@ -722,6 +722,8 @@ def test_a_question_leaning_on_a_word_no_source_uses_is_not_rescued_by_history(
         (["is there a stem cell trial for ALS?"], "how many patients are in it?"),
         # a turn that leans on a covered one but was declined for its own subject
         (["Are stem cell treatments safe?", "can they cure autism?"], "what did they see?"),
+        # "the trial" is a Parkinson's trial: it quoted the Huntington's trial's 2026 start
+        (["Can stem cells help Parkinson's?"], "When does the trial start?"),
     ],
 )
 def test_a_follow_up_about_a_subject_no_source_covers_gets_no_quotes(
