@@ -385,6 +385,26 @@ _ACKNOWLEDGING = frozenset(
         "lots",
         "again",
         "now",
+        # "Thank you, that has been really helpful.", "thanks for the info, take care"
+        "has",
+        "have",
+        "been",
+        "are",
+        "it's",
+        "its",
+        "super",
+        "extremely",
+        "truly",
+        "useful",
+        "informative",
+        "reassuring",
+        "clear",
+        "kind",
+        "info",
+        "information",
+        "everything",
+        "take",
+        "care",
     ]
 )
 

@@ -167,6 +167,8 @@ def test_openings_that_turn_to_a_subject(question: str, switches: bool) -> None:
         "great thanks, I'm going to show this to my mum",
         "gotcha, thanks a bunch",  # a few words around a thank-you
         "cheers mate",
+        "Thank you, that has been really helpful.",  # quoted three sentences after a turn
+        "thanks for all the info, take care",
     ],
 )
 def test_thanks_and_acknowledgements_are_said_to_the_assistant(message: str) -> None:
@@ -185,6 +187,7 @@ def test_thanks_and_acknowledgements_are_said_to_the_assistant(message: str) -> 
         "ok, I'll ask something else. can stem cells cure autism",
         "thanks is it safe",
         "thanks I will ask: is it safe",
+        "thanks, my mum has been taking it for years",  # tells what later questions are about
     ],
 )
 def test_a_message_that_also_asks_or_names_something_is_no_acknowledgement(
