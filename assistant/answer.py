@@ -305,7 +305,16 @@ class Answerer:
         )
         # ... nor after "forget that, ...": the question takes back what came before
         taken_back = bool(retraction_length(question, self.settings.followup))
-        if history and not query.uses_history and weak and not absent and not taken_back:
+        # ... nor for a web address alone: it asks nothing of the sources, after a turn too
+        only_a_link = not tokenize(without_links(question))
+        if (
+            history
+            and not query.uses_history
+            and weak
+            and not absent
+            and not taken_back
+            and not only_a_link
+        ):
             previous = resolve(history[-1], history[:-1], self.settings.followup)
             joined = ResolvedQuery(f"{previous.text} {question}", question, True)
             other = self._score(version, question, joined, mode, timings)

@@ -639,6 +639,10 @@ def test_a_web_address_in_a_question_is_left_as_typed(answerer, seed_version) ->
     assert not any(part in link for part in answer.not_covered)
     only_a_link = answerer.ask(seed_version, "https://www.cancer.gov/types/myeloma")
     assert only_a_link.status == "no_answer" and not only_a_link.answer
+    # ... nor after a turn the sources answer (it was read as a follow-up of that turn)
+    clinic = "https://www.stemcellclinic-mexico.example/cerebral-palsy-treatment"
+    after = answerer.ask(seed_version, clinic, ["What is stem cell tourism?"])
+    assert after.status == "no_answer" and not after.answer
 
 
 def test_spaces_around_a_question_do_not_count_and_accents_are_composed(
