@@ -126,6 +126,24 @@ def test_chat_answers_follow_ups_declines_and_keeps_script_inert(page, tmp_path:
     assert page.locator("article.turn").count() == 0
 
 
+def test_a_new_answer_is_shown_above_the_question_box(page) -> None:  # type: ignore[no-untyped-def]
+    # the box is sticky at the bottom of the window: the answer's heading landed under it
+    story = "My son is seven and has had a hard year with school and his health. " * 20
+    questions = [
+        "What is stem cell tourism?",
+        "Are stem cell treatments safe?",
+        "What are the risks of clinics?",
+        story + "Are stem cell clinics abroad safe?",
+    ]
+    for question in questions:
+        ask(page, question)
+        heading = page.locator("article.turn").last.locator("h2").first
+        box = page.locator("#ask-form").bounding_box()
+        shown = heading.bounding_box()
+        assert box is not None and shown is not None
+        assert -1 <= shown["y"] and shown["y"] + shown["height"] <= box["y"]  # subpixels
+
+
 def test_deep_link_opens_the_source_at_the_sentence(page) -> None:  # type: ignore[no-untyped-def]
     ask(page, "Were stem cells in the lungs of people with pulmonary fibrosis safe?")
     turn = page.locator("article.turn").last

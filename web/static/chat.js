@@ -21,6 +21,16 @@
     form.setAttribute("aria-busy", on ? "true" : "false");
   }
 
+  // The question box stays at the bottom of the window (sticky) and covered the new answer's
+  // heading: show the turn from its top, or from the heading when a long question would push
+  // the heading under the box.
+  function showAbove(turn, heading) {
+    turn.scrollIntoView({ block: "start" });
+    if (heading.getBoundingClientRect().bottom > form.getBoundingClientRect().top) {
+      heading.scrollIntoView({ block: "start" });
+    }
+  }
+
   function ask(question) {
     var body = new URLSearchParams();
     body.append("question", question);
@@ -54,7 +64,8 @@
         history = maxHistory > 0 ? history.slice(-maxHistory) : [];
         var heading = turn.querySelector("h2") || turn;
         heading.setAttribute("tabindex", "-1");
-        heading.focus();
+        showAbove(turn, heading);
+        heading.focus({ preventScroll: true });
       })
       .catch(function (error) {
         var note = document.createElement("div");
@@ -66,7 +77,7 @@
       .finally(function () {
         setBusy(false);
         if (answered) { input.value = ""; }  // a refused or unsent question stays, to retry
-        input.focus();
+        input.focus({ preventScroll: true });
       });
   }
 
