@@ -53,11 +53,11 @@ from assistant.model import Answer, AnswerSentence, Passage, SourceInfo
 from assistant.scorer import Scorer
 from assistant.settings import Settings
 from index.embed import Embedder
-from index.lexical import tokenize
+from index.lexical import tokenize, tokenize_word
 from index.search import DenseSearch, Hit, dense_candidates, retrieve
 from index.sentences import SentenceTable
 from index.store import IndexVersion
-from index.vocab import content_word, person_word, words
+from index.vocab import WORD, content_word, person_word, words
 
 log = logging.getLogger("stemcell_qa.answer")
 _LIMITS = Settings.model_fields
@@ -267,7 +267,9 @@ class Answerer:
         if answered and scored:
             # "how long is the recovery?" is answered only by a sentence giving a span of time
             kinds = expected(question)
-            chosen = self._choose(version, scored, kinds)
+            chosen = self._choose(
+                version, scored, kinds, self._subject_documents(version, question, scored)
+            )
             if kinds and not chosen:
                 # no sentence gives the detail: name the words that ask for it when no source
                 # uses them ("how much does it cost": cost), else nothing ("how long")
@@ -471,8 +473,39 @@ class Answerer:
             analysis, hits, pf, logits, ranking, sentences, sentence_scores, qf, answerable
         )
 
+    def _subject_documents(
+        self, version: IndexVersion, question: str, scored: Scored
+    ) -> set[str] | None:
+        """For a follow-up: the documents that name its subject, the rarest word naming a
+        condition that the sources use, of this turn when it names one ("what about
+        dementia?"), else of the earlier turns ("tell me about shingles" -> "is it
+        contagious?"); None when it names none, or is no follow-up. A follow-up's own words
+        ("is it contagious?") otherwise pick quotes from any page that answers them for its
+        own condition: "It is not contagious." from the Parkinson's page."""
+        analysis = scored.analysis
+        if not analysis.uses_history:
+            return None
+        lexical = version.lexical
+        own = [analysis.corrections.get(w, w) for w in WORD.findall(question)]
+        for text in (" ".join(own), analysis.text):
+            found = [
+                (lexical.idf(terms[0]), terms[0])
+                for word in WORD.findall(text)
+                if self.conditions.named_in(word)
+                and len(terms := tokenize_word(word.lower())) == 1
+                and terms[0] in lexical.vocabulary
+            ]
+            if found:
+                term = lexical.vocabulary[max(found)[1]]
+                return {version.chunks[int(c)].source_id for c in lexical.chunks_with(term)}
+        return None
+
     def _choose(
-        self, version: IndexVersion, scored: Scored, kinds: frozenset[str] = frozenset()
+        self,
+        version: IndexVersion,
+        scored: Scored,
+        kinds: frozenset[str] = frozenset(),
+        documents: set[str] | None = None,
     ) -> list[tuple[int, int, float]]:
         """(sentence row, chunk, score) of the quotes, best first. A question that asks for a
         kind of detail (`answertype.expected`) is quoted only from sentences that give one, and
@@ -514,6 +547,8 @@ class Answerer:
                 return []
             # the sentence after the best may score below `sentence_margin`: it is open too
             open_ = (open_ | near) & holds
+        if documents is not None:
+            open_ &= np.array([table.doc_id(int(r)) in documents for r in candidates.rows])
         features = candidates.features.copy()
         current = scores
         chosen: list[tuple[int, int, float]] = []

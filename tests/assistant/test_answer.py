@@ -83,6 +83,25 @@ def two_studies(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
     return seed_and(embedder, tmp_path_factory, "audit", audit)
 
 
+def test_a_follow_up_is_quoted_only_from_pages_that_name_its_subject(  # type: ignore[no-untyped-def]
+    answerer, embedder, tmp_path_factory
+) -> None:
+    page = (
+        "Kawasaki disease\nKawasaki disease causes swelling in the walls of blood vessels. "
+        "Kawasaki disease is not contagious; it can't be passed from one child to another."
+    )
+    version = seed_and(embedder, tmp_path_factory, "kawasaki", page)
+    alone = answerer.ask(version, "is kawasaki disease contagious?")
+    assert alone.answer and "not contagious" in alone.answer[0].text
+    # "it" is Huntington's disease, which the Kawasaki page never names: its "not contagious"
+    # is no answer (the shingles follow-up quoted Kawasaki's and Parkinson's pages)
+    follow = answerer.ask(version, "is it contagious?", ["tell me about Huntington's disease"])
+    assert follow.used_history and not any("Kawasaki" in s.text for s in follow.answer)
+    # ... while a follow-up that turns to Kawasaki disease is quoted from its page
+    turned = answerer.ask(version, "what about Kawasaki disease?", ["is Huntington's contagious?"])
+    assert turned.answer and "not contagious" in turned.answer[0].text
+
+
 def test_a_short_form_the_sources_define_is_read_as_they_define_it(  # type: ignore[no-untyped-def]
     answerer, embedder, tmp_path_factory
 ) -> None:
