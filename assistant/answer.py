@@ -477,7 +477,7 @@ class Answerer:
         self, version: IndexVersion, question: str, scored: Scored
     ) -> set[str] | None:
         """For a follow-up: the documents that name its subject, the rarest word naming a
-        condition that the sources use, of this turn when it names one ("what about
+        condition that a source's title uses, of this turn when it names one ("what about
         dementia?"), else of the earlier turns ("tell me about shingles" -> "is it
         contagious?"); None when it names none, or is no follow-up. A follow-up's own words
         ("is it contagious?") otherwise pick quotes from any page that answers them for its
@@ -487,13 +487,14 @@ class Answerer:
             return None
         lexical = version.lexical
         own = [analysis.corrections.get(w, w) for w in WORD.findall(question)]
+        titled = _title_terms(version)
         for text in (" ".join(own), analysis.text):
             found = [
                 (lexical.idf(terms[0]), terms[0])
                 for word in WORD.findall(text)
                 if self.conditions.named_in(word)
                 and len(terms := tokenize_word(word.lower())) == 1
-                and terms[0] in lexical.vocabulary
+                and terms[0] in titled
             ]
             if found:
                 term = lexical.vocabulary[max(found)[1]]
@@ -777,6 +778,24 @@ def source_info(version: IndexVersion, source_id: str) -> SourceInfo:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+_TITLE_TERMS: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _title_terms(version: IndexVersion) -> frozenset[str]:
+    """The terms of the sources' titles: the words that name what a page is about ("Shingles";
+    not "painkillers" or "ENT", which the conditions list also reads as conditions). Once per
+    version (a version never changes under its name)."""
+    key = (version.name, str(version.path))
+    if key not in _TITLE_TERMS:
+        if len(_TITLE_TERMS) >= 4:
+            _TITLE_TERMS.clear()
+        titles = " ".join(d.title for d in version.documents.values())
+        _TITLE_TERMS[key] = frozenset(
+            t for t in tokenize(titles) if t in version.lexical.vocabulary
+        )
+    return _TITLE_TERMS[key]
 
 
 def _lap(clock: float) -> float:

@@ -57,19 +57,17 @@ def test_out_of_scope_or_gibberish_gets_no_answer(answerer, seed_version, questi
     assert answer.answer == ()
 
 
-def seed_and(embedder, tmp_path_factory, source_id: str, text: str):  # type: ignore[no-untyped-def]
-    """A version of the seed article and one more document (`text`, title on its first line)."""
+def seed_and(embedder, tmp_path_factory, *documents: tuple[str, str]):  # type: ignore[no-untyped-def]
+    """A version of the seed article and more documents ((source id, text), the title on the
+    text's first line)."""
     from corpus.extract import Meta, extract_plain
     from index import store
     from index.build import build
     from tests.conftest import seed_documents
 
-    index_dir = tmp_path_factory.mktemp(source_id)
-    build(
-        [*seed_documents(), extract_plain(text.encode(), Meta(source_id=source_id))],
-        index_dir,
-        embedder,
-    )
+    index_dir = tmp_path_factory.mktemp(documents[0][0])
+    more = [extract_plain(text.encode(), Meta(source_id=i)) for i, text in documents]
+    build([*seed_documents(), *more], index_dir, embedder)
     return store.load(index_dir, embedder.model_id, embedder.dim)
 
 
@@ -80,25 +78,29 @@ def two_studies(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
         "Knee clinic audit\nThe audit of knee injections at a private clinic included 12 "
         "patients. Most of them paid for the injections themselves."
     )
-    return seed_and(embedder, tmp_path_factory, "audit", audit)
+    return seed_and(embedder, tmp_path_factory, ("audit", audit))
 
 
 def test_a_follow_up_is_quoted_only_from_pages_that_name_its_subject(  # type: ignore[no-untyped-def]
     answerer, embedder, tmp_path_factory
 ) -> None:
-    page = (
+    kawasaki = (
         "Kawasaki disease\nKawasaki disease causes swelling in the walls of blood vessels. "
         "Kawasaki disease is not contagious; it can't be passed from one child to another."
     )
-    version = seed_and(embedder, tmp_path_factory, "kawasaki", page)
+    shingles = (
+        "Shingles\nShingles is a painful rash caused by the virus that causes chickenpox. "
+        "The rash usually appears on one side of the body."
+    )
+    version = seed_and(embedder, tmp_path_factory, ("kawasaki", kawasaki), ("shingles", shingles))
     alone = answerer.ask(version, "is kawasaki disease contagious?")
     assert alone.answer and "not contagious" in alone.answer[0].text
-    # "it" is Huntington's disease, which the Kawasaki page never names: its "not contagious"
-    # is no answer (the shingles follow-up quoted Kawasaki's and Parkinson's pages)
-    follow = answerer.ask(version, "is it contagious?", ["tell me about Huntington's disease"])
+    # "it" is shingles, which the Kawasaki page never names: its "not contagious" is no
+    # answer (on MedQuAD this follow-up quoted the Kawasaki and Parkinson's pages)
+    follow = answerer.ask(version, "is it contagious?", ["tell me about shingles"])
     assert follow.used_history and not any("Kawasaki" in s.text for s in follow.answer)
     # ... while a follow-up that turns to Kawasaki disease is quoted from its page
-    turned = answerer.ask(version, "what about Kawasaki disease?", ["is Huntington's contagious?"])
+    turned = answerer.ask(version, "what about Kawasaki disease?", ["is shingles contagious?"])
     assert turned.answer and "not contagious" in turned.answer[0].text
 
 
@@ -111,7 +113,7 @@ def test_a_short_form_the_sources_define_is_read_as_they_define_it(  # type: ign
         "adults. CLL is not passed down from parents to children, but having a parent, brother "
         "or sister with it raises the risk a little. Treatment may not be needed at first."
     )
-    version = seed_and(embedder, tmp_path_factory, "cll", page)
+    version = seed_and(embedder, tmp_path_factory, ("cll", page))
     question = "my dad has CLL, will my kids get it?"
     scored = answerer.score(version, question, [])
     page_vector = version.vectors[[c.source_id for c in version.chunks].index("cll")]
