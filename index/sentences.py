@@ -33,6 +33,25 @@ class SentenceSettings:
     page_instruction: str = (
         r"\bclick here(?:\s+to\b|\W*$)|(?:^\W*|\bplease\s+|,\s*)click\s+(?:on|the)\b"
     )
+    # ... nor do pointers to other pages and sections ("For more information, go to the
+    # Health Topics Lung Transplant article.", "(See the PDQ summary on Childhood Hodgkin
+    # Lymphoma Treatment for more information.)", "See the Treatment Options section that
+    # follows for links to current treatment clinical trials."): 18 first quotes on MedQuAD
+    # topical dev, one to "sickle cell.. is a bone marrow transplant a cure?" (an exploratory
+    # check). A bracketed pointer followed by more text keeps that text. 673 of topical's
+    # 68,471 sentences.
+    page_reference: str = (
+        r"^\W*\((?:see|for more|to learn more)\b[^)]*\)\W*$"
+        r"|^[^\w(]*(?:for (?:more )?(?:information|details)|to learn more|to find out more)\b"
+        r".*?\b(?:go to|see|visit|read|call)\b"
+        r"|^[^\w(]*see (?:the\b|.*\bfor more information\W*$)"
+    )
+    # A heading of four words or more ("Signs and Symptoms of Excessive Blood Clotting", "For
+    # People Who Have No Known Risk Factors for Sudden Cardiac Arrest", quoted to an
+    # exploratory check's question): no closing punctuation, and at least this share of its
+    # words of four letters or more (two at least) start with a capital. 804 of topical's
+    # sentences; chosen, not fitted.
+    heading_capitals: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -169,4 +188,18 @@ def answerable_text(text: str, settings: SentenceSettings) -> bool:
         len(text.split()) >= settings.min_answer_words
         and not text.rstrip().endswith("?")
         and not re.search(settings.page_instruction, text, re.IGNORECASE)
+        and not re.search(settings.page_reference, text, re.IGNORECASE)
+        and not _heading(text, settings.heading_capitals)
     )
+
+
+_CLOSED = re.compile(r"[.!?:;\"”’')\]]\s*$")
+_LONG_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]{3,}")
+
+
+def _heading(text: str, share: float) -> bool:
+    """A title: no closing punctuation, and most longer words capitalised."""
+    if _CLOSED.search(text):
+        return False
+    long = _LONG_WORD.findall(text)
+    return len(long) >= 2 and sum(w[0].isupper() for w in long) >= share * len(long)
