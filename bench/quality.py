@@ -61,6 +61,10 @@ def question_file(index_dir: Path, path: Path, sample: int | None) -> Path:
     return target
 
 
+class EvalError(RuntimeError):
+    """`stemcell-qa eval` gave no results; the message is its last line on stderr."""
+
+
 def evaluate(
     index_dir: Path, questions: Path, mode: str = "all", code: Path | None = None
 ) -> dict[str, Any]:
@@ -72,9 +76,14 @@ def evaluate(
         cmd = [sys.executable, "-P", "-c", "from assistant.cli import main; main()", *cmd[1:]]
         env, cwd = {**os.environ, "PYTHONPATH": str(code)}, code
     began = time.perf_counter()
-    done = subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=cwd)
+    done = subprocess.run(cmd, capture_output=True, env=env, cwd=cwd)
     seconds = time.perf_counter() - began
-    results = json.loads(done.stdout)["results"]
+    try:
+        results = json.loads(done.stdout)["results"]
+    except (ValueError, KeyError):
+        # the CLI says what went wrong on stderr (an older one exits 0 when run via -c)
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise EvalError(lines[-1] if lines else f"exit status {done.returncode}") from None
     return {
         "seconds": round(seconds, 1),
         "modes": {mode: next(iter(files.values())) for mode, files in results.items()},
@@ -127,7 +136,13 @@ def compare_reference(
             out["sets"][name] = ours
             continue
         index_dir, questions = files[name]
-        result = evaluate(index_dir, questions, "fused", info["folder"])
+        try:
+            result = evaluate(index_dir, questions, "fused", info["folder"])
+        except EvalError as exc:
+            # e.g. an index format newer than the reference reads: said, not a failed section
+            out["error"] = str(exc)
+            print(f"{name} by {ref}: failed: {exc}", flush=True)
+            break
         out["sets"][name] = result["modes"]["fused"]
         print(f"{name} by {ref}: done in {result['seconds']} s", flush=True)
     return out
@@ -179,6 +194,8 @@ def _reference_report(ref: dict[str, Any] | None) -> str:
     if ref["commit"] is None:
         return f"\n\nReference `{ref['ref']}`: no such branch or commit; not compared."
     who = f"`{ref['ref']}` ({ref['commit'][:10]})"
+    if ref.get("error"):
+        return f"\n\nReference {who}: its code could not answer ({ref['error']}); not compared."
     if ref["same_code"]:
         head = f"\n\nReference {who}: the same answering code as this run, so the same figures."
     else:

@@ -257,6 +257,8 @@ def _quality() -> list[str]:
         theirs = ref.get("sets", {}).get(name)
         if theirs is not None:
             line += _against(ref, fused, theirs)
+        elif ref.get("error") and name in COMPARED:
+            line += f"; not compared: `{ref['ref']}`'s code could not answer ({ref['error']})"
         elif ref and name in COMPARED:
             line += f"; not compared: `{ref['ref']}` was not found"
         lines.append(line + ".")
