@@ -788,14 +788,14 @@ def _title_terms(version: IndexVersion) -> frozenset[str]:
     not "painkillers" or "ENT", which the conditions list also reads as conditions). Once per
     version (a version never changes under its name)."""
     key = (version.name, str(version.path))
-    if key not in _TITLE_TERMS:
-        if len(_TITLE_TERMS) >= 4:
-            _TITLE_TERMS.clear()
+    terms = _TITLE_TERMS.get(key)
+    if terms is None:
         titles = " ".join(d.title for d in version.documents.values())
-        _TITLE_TERMS[key] = frozenset(
-            t for t in tokenize(titles) if t in version.lexical.vocabulary
-        )
-    return _TITLE_TERMS[key]
+        terms = frozenset(t for t in tokenize(titles) if t in version.lexical.vocabulary)
+        if len(_TITLE_TERMS) >= 4:  # older versions: a server holds one or two at a time
+            _TITLE_TERMS.clear()
+        _TITLE_TERMS[key] = terms
+    return terms
 
 
 def _lap(clock: float) -> float:
