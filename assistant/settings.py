@@ -58,7 +58,11 @@ class Settings(BaseSettings):
     # ~1,000 characters (a subject line, context, several questions).
     max_question_chars: int = Field(2000, ge=10, le=QUESTION_CHARS_CAP)
     max_history: int = Field(10, ge=0, le=HISTORY_CAP)
-    max_body_bytes: int = Field(16_384, ge=1024)
+    # Bodies over this get 413. Unset, it fits the longest request the limits above allow: a
+    # question and `max_history` earlier turns of `max_question_chars` each, every character
+    # as an escaped astral pair in JSON ("\ud83d\ude00", 12 bytes) or percent-encoded in a
+    # form, plus 4 KiB (`body_limit`). A fixed 16 KiB refused requests the schema accepts.
+    max_body_bytes: int | None = Field(None, ge=1024)
     fetch_timeout: float = Field(20.0, gt=0)
     fetch_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     ann: str = Field(
@@ -107,6 +111,13 @@ class Settings(BaseSettings):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @property
+    def body_limit(self) -> int:
+        """Request bodies over this many bytes get 413 (`max_body_bytes`, or what fits)."""
+        if self.max_body_bytes is not None:
+            return self.max_body_bytes
+        return (self.max_history + 1) * self.max_question_chars * 12 + 4096
 
     def fetch_settings(self) -> FetchSettings:
         """The fetcher's `FetchSettings` from these settings."""

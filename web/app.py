@@ -139,7 +139,7 @@ def create_app(
     limiter = RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None
     app.add_middleware(
         GuardMiddleware,
-        max_body=settings.max_body_bytes,
+        max_body=settings.body_limit,
         limiter=limiter,
         trusted_proxies=settings.trusted_proxies,
         refuse=lambda scope, status, detail, headers: _error_response(

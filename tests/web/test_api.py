@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -95,10 +96,20 @@ def test_invalid_json_and_oversized_body_are_4xx(client: TestClient) -> None:
     assert bad.status_code == 422 and "json" in str(bad.json()["detail"]).lower()
     big = client.post(
         "/ask",
-        content=b'{"question": "' + b"a" * 20_000 + b'"}',
+        content=b'{"question": "' + b"a" * 300_000 + b'"}',
         headers={"content-type": "application/json"},
     )
     assert big.status_code == 413 and "bytes" in big.json()["detail"]
+
+
+def test_the_longest_request_the_limits_allow_is_not_too_large(client: TestClient) -> None:
+    # a 2,000-character question and ten 2,000-character turns, as a client's JSON library
+    # escapes them (json.dumps: 12 bytes an emoji); a fixed 16 KiB body limit refused it
+    body = json.dumps({"question": "\U0001f600" * 2000, "history": ["\U0001f600" * 2000] * 10})
+    assert len(body) > 260_000
+    response = client.post("/ask", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "no_answer"
 
 
 @pytest.mark.parametrize(
