@@ -20,7 +20,7 @@ from index.sentences import SentenceSettings, answerable_text
         # pointers to other pages answer nothing
         ("For more information, go to the Health Topics Lung Transplant article.", False),
         ('(For more information, go to "Types of Heart Block.")', False),
-        ("See the PDQ summary on Childhood Hodgkin Lymphoma Treatment for more information.", False),
+        ("See the PDQ summary on Childhood Hodgkin Lymphoma for more information.", False),
         ("See Drugs Approved for Hodgkin Lymphoma for more information.", False),
         ("For more information on breast cancer risk, call 1-800-4-CANCER.", False),
         # ... but what follows a bracketed one is kept, and "see" that tells is no pointer

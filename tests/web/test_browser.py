@@ -141,7 +141,7 @@ def test_a_new_answer_is_shown_above_the_question_box(page) -> None:  # type: ig
         box = page.locator("#ask-form").bounding_box()
         shown = heading.bounding_box()
         assert box is not None and shown is not None
-        assert -1 <= shown["y"] and shown["y"] + shown["height"] <= box["y"]  # subpixels
+        assert shown["y"] >= -1 and shown["y"] + shown["height"] <= box["y"]  # subpixels
 
 
 def test_deep_link_opens_the_source_at_the_sentence(page) -> None:  # type: ignore[no-untyped-def]
