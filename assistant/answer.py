@@ -41,6 +41,7 @@ from assistant.followup import (
     about_the_sources,
     asks_anything,
     dangling,
+    previous_reading,
     resolve,
     retraction_length,
     subject_index,
@@ -317,7 +318,7 @@ class Answerer:
             and not taken_back
             and not only_a_link
         ):
-            previous = resolve(history[-1], history[:-1], self.settings.followup)
+            previous = previous_reading(history, self.settings.followup)
             joined = ResolvedQuery(f"{previous.text} {question}", question, True)
             other = self._score(version, question, joined, mode, timings)
             if (

@@ -553,5 +553,20 @@ def resolve(
     question = question.strip()
     if not history or not depends_on_history(question, settings):
         return ResolvedQuery(question, question, False)
-    previous = resolve(history[-1], history[:-1], settings)
+    previous = previous_reading(history, settings)
     return ResolvedQuery(f"{previous.text} {question}", question, True)
+
+
+def previous_reading(history: list[str], settings: FollowupSettings | None = None) -> ResolvedQuery:
+    """The last earlier turn as a follow-up reads it, resolved itself; when it only tells,
+    with the turns before it back to the last that asked, as one story ("I was diagnosed
+    with pneumonia on Monday." -> "I'm 45 and otherwise healthy." -> "how long before I feel
+    better?" is about pneumonia, which the last turn alone does not name)."""
+    start = len(history) - 1
+    while start > 0 and not asks_anything(history[start]):
+        start -= 1
+    previous = resolve(history[start], history[:start], settings)
+    if start == len(history) - 1:
+        return previous
+    story = " ".join(t.strip() for t in history[start + 1 :])
+    return ResolvedQuery(f"{previous.text} {story}", story, previous.uses_history)

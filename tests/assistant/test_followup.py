@@ -5,6 +5,7 @@ from assistant.followup import (
     asks,
     depends_on_history,
     own_question,
+    previous_reading,
     question_units,
     resolve,
     retraction_length,
@@ -216,3 +217,21 @@ def test_a_part_that_leans_on_the_rest_is_no_question_of_its_own() -> None:
     assert own_question("does the NHS pay for it?")
     assert not own_question("what cauess it")  # one subject word: the story says what "it" is
     assert not own_question("my mum has MS")  # asks nothing
+
+
+def test_turns_that_only_tell_are_read_with_the_turn_before_them() -> None:
+    history = [
+        "I was diagnosed with pneumonia on Monday and started antibiotics.",
+        "I'm 45 and otherwise healthy, the doctor said I can recover at home.",
+    ]
+    # the last turn alone does not say what the story is about
+    assert "pneumonia" in previous_reading(history).text
+    assert "pneumonia" in resolve("and what about at night?", history).text
+    # ... back to the last turn that asked ("What about stem cells?" leans on the one before)
+    asked = ["Is shingles contagious?", "What about stem cells?", "my son is 7"]
+    whole = "Is shingles contagious? What about stem cells? my son is 7"
+    assert previous_reading(asked).text == whole
+    asked = ["Is shingles contagious?", "Are stem cells safe?", "my son is 7"]
+    assert previous_reading(asked).text == "Are stem cells safe? my son is 7"
+    # a last turn that asks is read as before
+    assert previous_reading(["What is GMP?", "Is it safe?"]).text == "What is GMP? Is it safe?"
