@@ -309,7 +309,7 @@ class Answerer:
         # ... nor after "forget that, ...": the question takes back what came before
         taken_back = bool(retraction_length(question, self.settings.followup))
         # ... nor for a web address alone: it asks nothing of the sources, after a turn too
-        only_a_link = not tokenize(without_links(question))
+        only_a_link = _no_terms(question)
         if (
             history
             and not query.uses_history
@@ -435,9 +435,7 @@ class Answerer:
         clock = time.perf_counter()
         analysis = analyse(version, self.embedder, query, s.focus)
         timings["embed"] = _lap(clock)
-        if not query.uses_history and (
-            not tokenize(without_links(question)) or dangling(question, s.followup)
-        ):
+        if not query.uses_history and (_no_terms(question) or dangling(question, s.followup)):
             # only stop words or a web address, or "it" with no earlier turn to say what it is
             return None
         clock = time.perf_counter()
@@ -779,6 +777,11 @@ def source_info(version: IndexVersion, source_id: str) -> SourceInfo:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+def _no_terms(question: str) -> bool:
+    """Only stop words or a web address: nothing of it to search the sources for."""
+    return not tokenize(without_links(question))
 
 
 _TITLE_TERMS: dict[tuple[str, str], frozenset[str]] = {}
