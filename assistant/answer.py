@@ -56,7 +56,7 @@ from assistant.settings import Settings
 from index.embed import Embedder
 from index.lexical import tokenize, tokenize_word
 from index.search import DenseSearch, Hit, dense_candidates, retrieve
-from index.sentences import SentenceTable
+from index.sentences import SentenceSettings, SentenceTable, heading
 from index.store import IndexVersion
 from index.vocab import WORD, content_word, person_word, words
 
@@ -584,10 +584,11 @@ class Answerer:
         for row, chunk, logit in chosen:
             if row in quoted:
                 continue  # quoted already, before the sentence that points back to it
-            first = _quote_start(version, row, int(chunk), quoted)
-            quoted.update((first, row))
+            last, chunk = _quote_end(version, row, int(chunk), quoted)
+            first = _quote_start(version, row, chunk, quoted)
+            quoted.update(range(first, last + 1))
             doc = version.documents[table.doc_id(row)]
-            start, end = int(table.start[first]), int(table.end[row])
+            start, end = int(table.start[first]), int(table.end[last])
             sentences.append(
                 AnswerSentence(
                     text=doc.text[start:end],
@@ -649,6 +650,66 @@ def _quote_start(version: IndexVersion, row: int, chunk: int, quoted: set[int]) 
         return row
     text = version.documents[table.doc_id(row)].text
     return before if _POINTS_BACK.match(text, int(table.start[row])) else row
+
+
+# A sentence that leads in to a list ("Many diseases, conditions, and factors can cause
+# aplastic anemia, including:") says nothing alone: it is quoted with the lines that follow it,
+# up to this many characters after it (whole sentences; at least one). About five of the list
+# lines MedQuAD's pages put after their lead-ins, and a quote that still fits the chat column
+# without scrolling; chosen, not fitted. 39 of 1,546 first quotes on MedQuAD topical and the
+# consumer dev sets were a lead-in alone.
+_LIST_CHARS = 500
+
+
+def _quote_end(version: IndexVersion, row: int, chunk: int, quoted: set[int]) -> tuple[int, int]:
+    """The last row of the quote of sentence `row` picked from `chunk`, and the chunk that
+    holds the quote: when `row` leads in to a list (ends with a colon), the list after it in
+    the same section, within `chunk` or, when the list runs on there, a later chunk (chunks
+    overlap, so a lead-in near a chunk's end is also in the next ones); else `row` and
+    `chunk`.
+
+    The list is the sentences up to the first that ends it: a heading (a list of named
+    sections keeps its first name), a pointer or question (not answer-eligible though long
+    enough), another lead-in, a sentence quoted already, one past `_LIST_CHARS`, or, after two
+    or more items written without closing punctuation ("Anemia", "Birth defects"), a full
+    sentence."""
+    table = version.sentences
+    text = version.documents[table.doc_id(row)].text
+
+    def line(at: int) -> str:
+        return text[table.start[at] : table.end[at]].rstrip()
+
+    def end_of_list(rows: set[int]) -> int:
+        last, bare = row, 0  # bare: items so far, while none has closing punctuation
+        while (after := _neighbour(table, last, 1)) in rows and after not in quoted:
+            item = line(after)
+            named = heading(item)
+            pointer = not table.eligible[after] and not named and len(item.split()) >= _MIN_WORDS
+            if pointer or (named and last != row):
+                break
+            if last != row and (
+                item.endswith(":")
+                or table.end[after] - table.end[row] > _LIST_CHARS
+                or (bare >= 2 and _SENTENCE_END.search(item))
+            ):
+                break
+            closed = named or _SENTENCE_END.search(item)
+            bare = -1 if closed or bare < 0 else bare + 1
+            last = after
+        return last
+
+    if not line(row).endswith(":"):
+        return row, chunk
+    best, later = (end_of_list(set(table.rows_of(chunk).tolist())), chunk), chunk + 1
+    while later < len(version.chunks) and row in table.rows_of(later):
+        best = max(best, (end_of_list(set(table.rows_of(later).tolist())), later))
+        later += 1
+    return best
+
+
+# The end of a full sentence (closing quotes or brackets may follow).
+_MIN_WORDS = SentenceSettings.min_answer_words
+_SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*$")
 
 
 def _passages(

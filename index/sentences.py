@@ -189,7 +189,7 @@ def answerable_text(text: str, settings: SentenceSettings) -> bool:
         and not text.rstrip().endswith("?")
         and not re.search(settings.page_instruction, text, re.IGNORECASE)
         and not re.search(settings.page_reference, text, re.IGNORECASE)
-        and not _heading(text, settings.heading_capitals)
+        and not heading(text, settings.heading_capitals)
     )
 
 
@@ -197,8 +197,8 @@ _CLOSED = re.compile(r"[.!?:;\"”’')\]]\s*$")
 _LONG_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]{3,}")
 
 
-def _heading(text: str, share: float) -> bool:
-    """A title: no closing punctuation, and most longer words capitalised."""
+def heading(text: str, share: float = SentenceSettings.heading_capitals) -> bool:
+    """A title: no closing punctuation, and at least `share` of its longer words capitalised."""
     if _CLOSED.search(text):
         return False
     long = _LONG_WORD.findall(text)

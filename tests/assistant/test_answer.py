@@ -1028,3 +1028,32 @@ def test_turning_to_a_subject_names_it_when_no_source_covers_it(answerer, seed_v
     for turn in ("what about spinal cord injuries?", "and for spinal cord injury?"):
         back = answerer.ask(seed_version, turn, ["Can stem cells cure autism?"])
         assert back.status == "answered" and "spinal cord" in back.answer[0].text
+
+
+@pytest.fixture(scope="module")
+def eye_trial(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The seed article plus a page whose answer is a list after a lead-in."""
+    page = (
+        "Eye trial safety\n"
+        "The eye trial team watched every patient for these side effects:\n"
+        "Blurred vision\n"
+        "Eye pain\n"
+        "Swelling at the back of the eye\n"
+        "The team met every month to look at the results.\n"
+        "Who Could Take Part\n"
+        "Adults with a damaged cornea could join the eye trial."
+    )
+    return seed_and(embedder, tmp_path_factory, ("eye", page))
+
+
+def test_a_sentence_that_leads_in_to_a_list_is_quoted_with_the_list(  # type: ignore[no-untyped-def]
+    answerer, eye_trial
+) -> None:
+    answer = answerer.ask(eye_trial, "what side effects did the eye trial team watch for?")
+    first = answer.answer[0]
+    doc = eye_trial.documents[first.source_id]
+    assert doc.text[first.start : first.end] == first.text  # one verbatim span
+    assert first.text.startswith("The eye trial team watched every patient")
+    # the items, not the sentence after them (full where they are bare) or the next section
+    assert first.text.endswith("Swelling at the back of the eye")
+    assert not any(s.text == "Eye pain" for s in answer.answer[1:])  # not quoted twice

@@ -26,6 +26,12 @@ TARGET = (
     "two years of follow-up."
 )
 
+# a lead-in and its list: quoted as one span, whose lines the page keeps apart
+LIST = (
+    "The eye trial team watched every patient for these side effects:\nBlurred vision\n"
+    "Eye pain\nSwelling at the back of the eye\nThe team met every month."
+)
+
 
 @pytest.fixture(scope="module")
 def source_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -59,6 +65,8 @@ def index_dir(  # type: ignore[no-untyped-def]
                 "text": TARGET,
             }
         )
+        + "\n"
+        + json.dumps({"id": "eye-news", "title": "Eye trial news", "kind": "charity", "text": LIST})
         + "\n"
     )
     build(load_local([shared.joinpath(*SEED_PARTS), jsonl], print), folder / "index", embedder)
@@ -142,6 +150,14 @@ def test_a_new_answer_is_shown_above_the_question_box(page) -> None:  # type: ig
         shown = heading.bounding_box()
         assert box is not None and shown is not None
         assert shown["y"] >= -1 and shown["y"] + shown["height"] <= box["y"]  # subpixels
+
+
+def test_a_quoted_list_keeps_its_lines(page) -> None:  # type: ignore[no-untyped-def]
+    ask(page, "What side effects did the eye trial team watch for?")
+    quote = page.locator("article.turn").last.locator("blockquote").first
+    # the source's line breaks are kept on the page (run together, the items read as one
+    # sentence: "effects: Blurred vision Eye pain Swelling ...")
+    assert "effects:\nBlurred vision\nEye pain\nSwelling" in quote.inner_text()
 
 
 def test_deep_link_opens_the_source_at_the_sentence(page) -> None:  # type: ignore[no-untyped-def]
