@@ -236,3 +236,20 @@ def test_script_sends_no_more_history_than_the_server_allows(
         for question in questions:
             ask(tab, question)
         assert sent == [[], questions[:1], questions[1:2]]
+
+
+def test_a_reload_keeps_the_conversation_and_a_new_one_forgets_it(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base_url)
+    ask(page, "Is there a trial of stem cells for Huntington's disease?")
+    page.reload()
+    turns = page.locator("article.turn")
+    assert turns.count() == 1 and "Huntington" in turns.first.inner_text()
+    ask(page, "When does it start?")  # the follow-up still has its history
+    assert "starting in 2026" in turns.last.locator("blockquote").first.inner_text()
+    page.get_by_role("link", name="Start a new conversation").click()
+    page.reload()
+    assert page.locator("article.turn").count() == 0
+    # opening the page afresh (not a reload) starts a new conversation too
+    ask(page, "What does GMP mean?")
+    page.goto(base_url)
+    assert page.locator("article.turn").count() == 0

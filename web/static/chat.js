@@ -15,6 +15,45 @@
     historyFields.querySelectorAll("input[name=history]"), function (el) { return el.value; });
   historyFields.textContent = "";  // the script keeps the history from here on
 
+  // The conversation is kept in this tab's session storage, so reloading the page or coming
+  // back to it does not lose it (opening the page afresh starts a new one); the storage ends
+  // with the tab, and "Start a new conversation" empties it. The server keeps nothing. Only
+  // the last few turns are kept.
+  var STORE = "stemcell-qa-conversation";
+  var KEPT_TURNS = 20;
+  function stored() {
+    try {
+      var saved = JSON.parse(window.sessionStorage.getItem(STORE) || "null");
+      return saved && Array.isArray(saved.turns) && Array.isArray(saved.history) ? saved : null;
+    } catch (e) { return null; }  // storage refused (private mode) or unreadable
+  }
+  function save() {
+    var turns = Array.prototype.map.call(thread.querySelectorAll("article.turn"),
+      function (el) { return el.outerHTML; }).slice(-KEPT_TURNS);
+    try {
+      window.sessionStorage.setItem(STORE, JSON.stringify({ turns: turns, history: history }));
+    } catch (e) { /* full or refused: the page still works, a reload loses the thread */ }
+  }
+  function forget() {
+    try { window.sessionStorage.removeItem(STORE); } catch (e) { /* nothing kept */ }
+  }
+  var arrival = window.performance && performance.getEntriesByType ?
+    (performance.getEntriesByType("navigation")[0] || {}).type : "";
+  var returning = arrival === "reload" || arrival === "back_forward";
+  if (!returning) { forget(); }
+  var saved = returning && thread.children.length === 0 ? stored() : null;
+  if (saved) {
+    saved.turns.forEach(function (html) {
+      var holder = document.createElement("div");
+      holder.innerHTML = html;  // this page's own server-rendered markup, saved above
+      if (holder.firstElementChild) { thread.appendChild(holder.firstElementChild); }
+    });
+    history = saved.history.filter(function (q) { return typeof q === "string"; });
+    history = maxHistory > 0 ? history.slice(-maxHistory) : [];
+    var last = thread.lastElementChild;
+    if (last) { showAbove(last, last.querySelector("h2") || last); }
+  }
+
   function setBusy(on) {
     busy.hidden = !on;
     button.disabled = on;
@@ -62,6 +101,7 @@
           answered = true;
         }
         history = maxHistory > 0 ? history.slice(-maxHistory) : [];
+        save();
         var heading = turn.querySelector("h2") || turn;
         heading.setAttribute("tabindex", "-1");
         showAbove(turn, heading);
@@ -92,6 +132,7 @@
     event.preventDefault();
     history = [];
     thread.textContent = "";
+    forget();
     input.value = "";
     input.focus();
   });
