@@ -25,10 +25,9 @@ from pathlib import Path
 from types import MappingProxyType
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 
 from index.lexical import tokenize_word
-from index.vocab import WORD, SpellingSettings, content_word, zipf
+from index.vocab import TYPO_DISTANCE, WORD, SpellingSettings, content_word, zipf
 
 # An acronym a page defines in brackets after the name it stands for: "(ALS)", "(COPD)".
 _BRACKETED = re.compile(r"\(([A-Z][A-Z0-9]{1,5})\)")
@@ -69,7 +68,7 @@ class Conditions:
         limit = 1 if len(word) < s.long_word else 2
         return (
             process.extractOne(
-                key, self._by_initial(key[0]), scorer=Levenshtein.distance, score_cutoff=limit
+                key, self._by_initial(key[0]), scorer=TYPO_DISTANCE, score_cutoff=limit
             )
             is not None
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 from wordfreq import zipf_frequency
 
 from corpus.document import Document
@@ -22,6 +22,13 @@ from index.shortforms import Expander
 
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 _STOP = frozenset(STOPWORDS)
+
+
+# Edits between a misspelling and the word meant: insertions, deletions, substitutions and
+# swaps of two neighbouring letters, one each (optimal string alignment, Damerau's four kinds
+# of single typing slip). Plain Levenshtein counts a swap as two, so "embyros" (7 letters)
+# was not read as "embryos".
+TYPO_DISTANCE = OSA.distance
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,8 @@ class SpellingSettings:
     misspelling_zipf: float = 2.0
     # Edits allowed for a misspelling: one, two from 10 letters. Stricter than common typo
     # tolerance (Elasticsearch's AUTO fuzziness: 1 from 3 letters, 2 from 6) because a medical
-    # vocabulary is dense: at two edits "keratitis" becomes "hepatitis".
+    # vocabulary is dense: at two edits "keratitis" becomes "hepatitis". Two neighbouring
+    # letters swapped ("embyros") count as one edit (`TYPO_DISTANCE`).
     long_word: int = 10
     min_length: int = 5  # shorter words ("luhf" -> "luh") have too many neighbours
     # ... except the commonest slip in a short word, a dropped letter ("cels" for "cells",
@@ -479,7 +487,7 @@ class Vocabulary:
         for length in range(len(word) - limit, len(word) + limit + 1):
             pool = self._by_initial.get((word[0], length), [])
             for candidate, distance, _ in process.extract(
-                word, pool, scorer=Levenshtein.distance, score_cutoff=limit, limit=5
+                word, pool, scorer=TYPO_DISTANCE, score_cutoff=limit, limit=5
             ):
                 if known >= s.misspelling_zipf and (
                     name or zipf(candidate) - known < s.commoner_by

@@ -91,6 +91,13 @@ def test_typos_are_corrected_but_real_words_are_not() -> None:
     assert vocab.variant("autism") is None
 
 
+def test_two_letters_swapped_are_one_slip() -> None:
+    vocab = vocabulary("Stem cells from embryos. The pneumonia came back.")
+    assert vocab.variant("embyros") == "embryos"  # seven letters: one edit allowed
+    assert vocab.variant("pnuemonia") == "pneumonia"
+    assert vocab.variant("emrbyso") is None  # two swaps are two slips
+
+
 def test_rare_spellings_next_to_a_far_commoner_source_word_are_typos() -> None:
     vocab = vocabulary("It is common in men. It actually runs in families. All is well.")
     assert vocab.variant("comon") == "common"  # English has it (a typo), 1,000x rarer
