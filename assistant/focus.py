@@ -36,6 +36,7 @@ from index.vocab import (
     contraction,
     framing_word,
     person_word,
+    plain_degree,
     zipf,
 )
 
@@ -262,6 +263,8 @@ def _scan(
         base = _NEGATED.sub("", word)
         if base != word and content_word(base) and all(t in stems for t in tokenize_word(base)):
             continue  # "unapproved": the sources speak of what it negates
+        if any(form in version.vocabulary for form in plain_degree(word)):
+            continue  # "safest", "riskier": the sources speak of its plain form (kept as written)
         name = _spelled_out(version, match.group(), named)
         if name is not None:
             corrections[match.group()] = name  # "is there a trial for HD": Huntington's

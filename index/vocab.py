@@ -31,6 +31,26 @@ _STOP = frozenset(STOPWORDS)
 TYPO_DISTANCE = OSA.distance
 
 
+def plain_degree(word: str) -> list[str]:
+    """The plain forms a comparative or superlative may be of: "safer", "safest" (safe),
+    "longest" (long), "bigger" (big), "riskier" (risky, and the noun it comes from, risks).
+    Callers take only forms the sources use, so "chest" or "mother" find nothing; a noun in
+    -er may still find a verb ("provider": provide), which names the same subject, or a word
+    it only looks like ("liver": live) where the sources use that and not the noun."""
+    for suffix in ("est", "er"):
+        base = word.removesuffix(suffix)
+        if len(word) < 5 or base == word or len(base) < 3:
+            continue
+        forms = [base, base + "e"]
+        if base[-1] == base[-2]:
+            forms.append(base[:-1])  # "bigger", "thinnest"
+        if base.endswith("i"):
+            forms += [base[:-1] + "y", base[:-1], base[:-1] + "s"]  # "riskier": risky, risk(s)
+        # a degree is rarer in English than its plain form: not "forest" (fore), "number"
+        return [f for f in forms if zipf(f) > zipf(word)]
+    return []
+
+
 @dataclass(frozen=True)
 class SpellingSettings:
     """When a question word that no source uses is read as another word that one does."""

@@ -29,6 +29,12 @@ from assistant.focus import _scan, names_absent
         # ... which is no licence for words they do not use at all
         ("are stem cells safe for autism?", True),
         ("do nonverbal patients get side effects?", True),
+        # a comparative or superlative of a word the sources use: "longest" was named as
+        # what the sources don't mention, though they say how long patients were followed
+        ("whats the longest anyone was followed up in the spinal cord studies?", False),
+        ("are clinic stem cells riskier than trial ones?", False),
+        ("which were the biggest studies, and were they the safest?", False),
+        ("is the cheapest clinic safe?", True),  # the sources never say "cheap"
     ],
 )
 def test_words_no_source_uses(seed_version, question: str, absent: bool) -> None:  # type: ignore[no-untyped-def]

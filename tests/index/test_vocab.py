@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from corpus.document import Document
-from index.vocab import Vocabulary, acronym, clinical, source_words, words
+from index.vocab import Vocabulary, acronym, clinical, plain_degree, source_words, words
 
 
 def vocabulary(*texts: str) -> Vocabulary:
@@ -89,6 +89,15 @@ def test_typos_are_corrected_but_real_words_are_not() -> None:
     assert vocab.variant("balder") is None  # a real word one letter from "bolder" stays itself
     assert vocab.variant("keratitis") is None  # a rare term, not a typo of "hepatitis"
     assert vocab.variant("autism") is None
+
+
+def test_a_degree_finds_the_plain_forms_english_uses_more() -> None:
+    assert "safe" in plain_degree("safest") and "safe" in plain_degree("safer")
+    assert "big" in plain_degree("biggest")
+    assert "risks" in plain_degree("riskier")  # risky, and the noun it is made from
+    assert plain_degree("number") == []  # "numb" is rarer: no degree of it
+    assert "fore" not in plain_degree("forest")
+    assert plain_degree("test") == []
 
 
 def test_two_letters_swapped_are_one_slip() -> None:
