@@ -403,6 +403,13 @@ _CLINICAL = {
     "fhx": "family history",
     "bx": "biopsy",
     "abx": "antibiotics",
+    # clipped names of conditions and treatments ("dad was diagnosed w afib": an exploratory
+    # check's patient was declined, "afib" named uncovered, on pages that say "atrial
+    # fibrillation")
+    "afib": "atrial fibrillation",
+    "vfib": "ventricular fibrillation",
+    "chemo": "chemotherapy",
+    "mets": "metastases",
 }
 # ... and as a verb where one is wanted: "was dx with", "got dx at 30", "dx with PD in 2019"
 _CLINICAL_VERBS = {"dx": "diagnosed", "tx": "treated"}

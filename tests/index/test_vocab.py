@@ -69,6 +69,8 @@ def test_clinical_shorthand_reads_as_what_it_stands_for() -> None:
     assert reading("how accurate is the dx?", "dx") == "diagnosis"
     assert reading("is there any tx for it?", "tx") == "treatment"
     assert reading("he got tx with radiation", "tx") == "treated"
+    assert reading("dad was diagnosed w afib", "afib") == "atrial fibrillation"
+    assert reading("she starts chemo monday", "chemo") == "chemotherapy"
     assert reading("moving to TX next year", "TX") is None  # two capitals: Texas as often
     assert reading("the text says", "text") is None
 
