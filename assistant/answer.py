@@ -269,7 +269,7 @@ class Answerer:
             # "how long is the recovery?" is answered only by a sentence giving a span of time
             kinds = expected(question)
             chosen = self._choose(
-                version, scored, kinds, self._subject_documents(version, question, scored)
+                version, scored, kinds, self._subject_documents(version, question, scored), question
             )
             if kinds and not chosen:
                 # no sentence gives the detail: name the words that ask for it when no source
@@ -506,6 +506,7 @@ class Answerer:
         scored: Scored,
         kinds: frozenset[str] = frozenset(),
         documents: set[str] | None = None,
+        question: str = "",
     ) -> list[tuple[int, int, float]]:
         """(sentence row, chunk, score) of the quotes, best first. A question that asks for a
         kind of detail (`answertype.expected`) is quoted only from sentences that give one, and
@@ -523,7 +524,7 @@ class Answerer:
         open_ = scores >= scores.max() - s.sentence_margin if len(scores) else scores > 0
         if kinds and len(scores):
             gives_one = np.array(
-                [gives(kinds, sentence_text(version, int(r))) for r in candidates.rows]
+                [gives(kinds, sentence_text(version, int(r)), question) for r in candidates.rows]
             )
             # ... or the sentence after the best one, when it gives the detail: "MSCs have
             # been tested in people with spinal cord injuries. Across 26 studies with follow-up

@@ -357,6 +357,65 @@ _NAMING = {
 }
 
 
-def gives(kinds: frozenset[str], sentence: str) -> bool:
-    """Does the sentence hold a detail of any of these kinds (always, for no kinds)?"""
-    return not kinds or any(_KINDS[k][1].search(sentence) for k in kinds)
+def gives(kinds: frozenset[str], sentence: str, question: str = "") -> bool:
+    """Does the sentence hold a detail of any of these kinds (always, for no kinds)? A count
+    must count what `question` asks to count, when it names that ("how many stem cells do
+    they inject" is not answered by "Across 26 studies ...")."""
+    return not kinds or any(
+        _KINDS[k][1].search(sentence) and (k != "count" or counts_asked(sentence, question))
+        for k in kinds
+    )
+
+
+# Words for people counted ("how many people", "how many patients"), singular (`_singular`);
+# chosen, not fitted.
+_COUNTED_PEOPLE = frozenset(
+    {
+        *("people", "person", "ppl", "patient", "participant", "volunteer", "subject"),
+        *("individual", "adult", "child", "children", "kid", "man", "men", "woman", "women"),
+        "case",
+    }
+)
+# ... and words for studies: "how many trials" is answered by "Across 26 studies".
+_COUNTED_STUDIES = frozenset({"study", "trial", "research", "experiment"})
+_HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+([^.?!]*)", re.I)
+_NUMBER_THEN = re.compile(rf"\b{_COUNT}\b((?:\W+[^\W\d_]+){{1,3}})", re.I)
+
+
+def _singular(word: str) -> str:
+    word = word.lower()
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"  # studies
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]  # cells, patients
+    return word
+
+
+def _counted(question: str) -> frozenset[str]:
+    """What a "how many" question counts, as singular words ("how many stem cells do they
+    inject": stem, cell; from each "how many" or "how much" of a message); nothing when it
+    names nothing ("how many of them")."""
+    named: set[str] = set()
+    for match in _HOW_MANY.finditer(question):
+        for word in words(match.group(1))[:3]:
+            if not content_word(word.lower()):
+                break
+            named.add(_singular(word))
+    return frozenset(named)
+
+
+def counts_asked(sentence: str, question: str) -> bool:
+    """Does a number in `sentence` count what `question` asks to count (a word of it among
+    the three words after the number)? True when the question names nothing to count, or
+    counts people: how many people have a condition is said in many ways ("1 in 20,000
+    newborns", "about 100 families", "rare").
+    """
+    asked = _counted(question)
+    if not asked or asked & _COUNTED_PEOPLE:
+        return True
+    if asked & _COUNTED_STUDIES:
+        asked |= _COUNTED_STUDIES
+    return any(
+        asked & {_singular(w) for w in words(match.group(1))}
+        for match in _NUMBER_THEN.finditer(sentence)
+    )

@@ -1057,3 +1057,13 @@ def test_a_sentence_that_leads_in_to_a_list_is_quoted_with_the_list(  # type: ig
     # the items, not the sentence after them (full where they are bare) or the next section
     assert first.text.endswith("Swelling at the back of the eye")
     assert not any(s.text == "Eye pain" for s in answer.answer[1:])  # not quoted twice
+
+
+def test_a_count_of_something_else_does_not_answer(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # the article counts studies and patients, never cells: "26 studies" was quoted
+    cells = answerer.ask(
+        seed_version, "how many stem cells do they inject into spinal cord patients?"
+    )
+    assert cells.status == "no_answer"
+    trials = answerer.ask(seed_version, "how many trials were there for spinal cord injury?")
+    assert trials.answer and "26 studies" in trials.answer[0].text

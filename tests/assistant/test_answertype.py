@@ -147,6 +147,25 @@ def test_which_sentences_give_that_kind_of_detail(kind: str, sentence: str, has:
     assert gives(frozenset({kind}), sentence) is has
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "has"),
+    [
+        # a count of something else is no answer: "how many stem cells do they inject" took
+        # the number of studies (an exploratory check)
+        ("how many stem cells do they inject?", "Across 26 studies with follow-up times.", False),
+        ("how many cells are in a dose?", "Each dose holds 2 million cells per kilogram.", True),
+        ("how many studies were there?", "Across 26 studies with follow-up times.", True),
+        ("how many trials were run?", "Across 26 studies with follow-up times.", True),
+        # each "how many" of a message counts; people are counted in many ways
+        ("how much research is there, how many studies?", "Across 26 studies.", True),
+        ("how many people get it?", "It affects 1 in 20,000 newborns.", True),
+        ("how many of them got headaches?", "Across 26 studies, headaches were mild.", True),
+    ],
+)
+def test_a_count_counts_what_was_asked(question: str, sentence: str, has: bool) -> None:
+    assert gives(frozenset({"count"}), sentence, question) is has
+
+
 def test_a_question_that_asks_for_no_detail_takes_any_sentence() -> None:
     assert gives(frozenset(), "Not all stem cell products match this safety level.")
 
