@@ -708,8 +708,9 @@ def _quote_end(version: IndexVersion, row: int, chunk: int, quoted: set[int]) ->
     return best
 
 
-# The end of a full sentence (closing quotes or brackets may follow).
+# Fewer words than an answer has: a list item ("Anemia"), not a pointer or a question.
 _MIN_WORDS = SentenceSettings.min_answer_words
+# The end of a full sentence (closing quotes or brackets may follow).
 _SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*$")
 
 
