@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,13 +38,25 @@ def tokenize_word(word: str) -> tuple[str, ...]:
 
 
 def tokenize_many(texts: list[str]) -> list[list[str]]:
-    """`tokenize` for many texts in one call."""
-    if not texts:
-        return []
-    tokens = bm25s.tokenize(
-        texts, stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=False, return_ids=False
-    )
-    return [[t for t in row if t] for row in tokens]
+    """`tokenize` for many texts in one call: `bm25s.tokenize`'s steps (lower case, its token
+    pattern, stop words out, Snowball stems), with each word's stem remembered. The same tokens
+    as `bm25s.tokenize` (tests/index/test_lexical.py compares them), at a fifth of its cost per
+    question: it builds a progress bar and the stop-word set on every call, ~0.25 ms each,
+    three or four calls per question."""
+    return [
+        [stem for word in _TOKEN.findall(text.lower()) if (stem := _stem(word))] for text in texts
+    ]
+
+
+# bm25s.tokenize's default token pattern (scikit-learn's CountVectorizer's)
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_STOPSET = frozenset(STOPWORDS)
+
+
+@lru_cache(maxsize=1 << 17)
+def _stem(word: str) -> str:
+    """The stem of one lower-case word, "" for a stop word (128k words at most)."""
+    return "" if word in _STOPSET else _stemmer().stemWord(word)
 
 
 class Lexical:
