@@ -244,6 +244,8 @@ def test_a_reload_keeps_the_conversation_and_a_new_one_forgets_it(page, base_url
     page.reload()
     turns = page.locator("article.turn")
     assert turns.count() == 1 and "Huntington" in turns.first.inner_text()
+    # put back without being announced again; new answers still are
+    assert page.locator("#thread").get_attribute("aria-live") == "polite"
     ask(page, "When does it start?")  # the follow-up still has its history
     assert "starting in 2026" in turns.last.locator("blockquote").first.inner_text()
     page.get_by_role("link", name="Start a new conversation").click()

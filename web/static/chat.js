@@ -43,11 +43,16 @@
   if (!returning) { forget(); }
   var saved = returning && thread.children.length === 0 ? stored() : null;
   if (saved) {
+    // put back quietly: the thread is a live region, and a screen reader would read every
+    // restored turn again
+    var live = thread.getAttribute("aria-live");
+    thread.setAttribute("aria-live", "off");
     saved.turns.forEach(function (html) {
       var holder = document.createElement("div");
       holder.innerHTML = html;  // this page's own server-rendered markup, saved above
       if (holder.firstElementChild) { thread.appendChild(holder.firstElementChild); }
     });
+    window.setTimeout(function () { thread.setAttribute("aria-live", live || "polite"); }, 0);
     history = saved.history.filter(function (q) { return typeof q === "string"; });
     history = maxHistory > 0 ? history.slice(-maxHistory) : [];
     var last = thread.lastElementChild;
