@@ -1041,7 +1041,10 @@ def eye_trial(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
         "Swelling at the back of the eye\n"
         "The team met every month to look at the results.\n"
         "Who Could Take Part\n"
-        "Adults with a damaged cornea could join the eye trial."
+        "Adults with a damaged cornea could join the eye trial.\n"
+        "How The Cells Were Given\n"
+        "The animation below shows how the eye trial cells were injected.\n"
+        "A surgeon injected the cells behind the cornea with a fine needle."
     )
     return seed_and(embedder, tmp_path_factory, ("eye", page))
 
@@ -1067,3 +1070,11 @@ def test_a_count_of_something_else_does_not_answer(answerer, seed_version) -> No
     assert cells.status == "no_answer"
     trials = answerer.ask(seed_version, "how many trials were there for spinal cord injury?")
     assert trials.answer and "26 studies" in trials.answer[0].text
+
+
+def test_a_sentence_that_shows_a_picture_the_page_leaves_out_is_not_quoted(  # type: ignore[no-untyped-def]
+    answerer, eye_trial
+) -> None:
+    answer = answerer.ask(eye_trial, "how were the cells injected in the eye trial?")
+    assert answer.answer and not any("animation below" in s.text for s in answer.answer)
+    assert "fine needle" in answer.answer[0].text

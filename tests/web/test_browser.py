@@ -255,3 +255,29 @@ def test_a_reload_keeps_the_conversation_and_a_new_one_forgets_it(page, base_url
     ask(page, "What does GMP mean?")
     page.goto(base_url)
     assert page.locator("article.turn").count() == 0
+
+
+def test_keyboard_focus_is_not_hidden_under_the_question_box(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base_url)
+    for question in ["What is stem cell tourism?", "Are stem cell treatments safe?"]:
+        ask(page, question)
+    # from the top of the page, Tab walks down through the answers: a control that comes into
+    # the window's bottom edge sat behind the sticky box (an exploratory check)
+    page.evaluate("window.scrollTo(0, 0); document.activeElement.blur()")
+    for _ in range(16):
+        page.keyboard.press("Tab")
+        hidden = page.evaluate(
+            """() => {
+                const box = document.getElementById("ask-form");
+                const shown = document.activeElement;
+                if (shown === document.body || box.contains(shown)) return false;
+                return shown.getBoundingClientRect().bottom > box.getBoundingClientRect().top + 1;
+            }"""
+        )
+        assert not hidden, page.evaluate("document.activeElement.outerHTML.slice(0, 80)")
+
+
+def test_a_long_unbroken_question_does_not_widen_the_page(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base_url)
+    ask(page, "x" * 600)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

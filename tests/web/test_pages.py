@@ -122,10 +122,10 @@ def _hidden_history(page: str) -> list[str]:
 
 def test_the_privacy_line_says_whether_questions_are_logged(seed_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     with make_client(seed_index, embedder) as private:
-        assert "Questions are not stored." in private.get("/").text
+        assert "Questions are not stored on the server." in private.get("/").text
     with make_client(seed_index, embedder, log_questions=True) as logged:
         page = logged.get("/").text
-        assert "Questions are not stored." not in page and "written to this server" in page
+        assert "Questions are not stored" not in page and "written to this server" in page
 
 
 def test_page_limits_come_from_the_settings(seed_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]

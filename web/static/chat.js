@@ -15,6 +15,14 @@
     historyFields.querySelectorAll("input[name=history]"), function (el) { return el.value; });
   historyFields.textContent = "";  // the script keeps the history from here on
 
+  // Keyboard focus moved under the sticky question box (a source link, "Show the whole
+  // passage"): the page scrolls what gets focus above the box, whatever its height.
+  function padForBox() {
+    document.documentElement.style.scrollPaddingBottom = (form.offsetHeight + 8) + "px";
+  }
+  padForBox();
+  window.addEventListener("resize", padForBox);
+
   // The conversation is kept in this tab's session storage, so reloading the page or coming
   // back to it does not lose it (opening the page afresh starts a new one); the storage ends
   // with the tab, and "Start a new conversation" empties it. The server keeps nothing. Only
