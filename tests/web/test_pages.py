@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from corpus.document import Document
 from index.build import build
 from tests.web.conftest import make_client
+from web.schemas import AnswerOut, PassageOut, SourceOut
 
 HUNTINGTON = "Is there a trial of stem cells for Huntington's disease?"
 
@@ -190,3 +191,49 @@ def test_rate_limited_form_post_gets_a_page_with_retry_after(
         assert refused.headers["content-type"].startswith("text/html")
         assert "Please wait a minute and try again" in refused.text
         assert "{" not in refused.text.split("<main", 1)[1].split("</main>")[0]
+
+
+def test_related_reading_lists_a_page_section_once(client: TestClient) -> None:
+    page = "https://example.org/af"
+    passages = [
+        PassageOut(
+            chunk_id=f"af#{i}",
+            source_id="af",
+            text="AF is an irregular heartbeat.",
+            highlights=[],
+            score=0.5,
+            link=f"{page}#:~:text=part{i}",  # each passage opens the page at its own words
+            section="",
+            start=40 * i,
+            end=40 * i + 29,
+        )
+        for i in range(3)
+    ]
+    source = SourceOut(
+        id="af",
+        title="Atrial Fibrillation",
+        url=page,
+        publisher=None,
+        kind="other",
+        published=None,
+        retrieved_at=None,
+    )
+    answer = AnswerOut(
+        question="is afib hereditary?",
+        status="no_answer",
+        answer=[],
+        passages=passages,
+        sources={"af": source},
+        index_version="v",
+        resolved_query="is afib hereditary?",
+        used_history=False,
+        not_covered=[],
+        confidence=0.1,
+        timings_ms={},
+    )
+    html = client.app.state.templates.get_template("_turn.html").render(  # type: ignore[attr-defined]
+        answer=answer, asked=answer.question, quotes=[], covered={"titles": [], "more": 0}
+    )
+    related = html.split('class="related"')[1].split("</section>")[0]
+    assert related.count("Atrial Fibrillation") == 2  # its title, once, and its link's label
+    assert related.count("<li>") == 1
