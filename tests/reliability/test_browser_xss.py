@@ -83,6 +83,11 @@ def test_payloads_in_sources_and_questions_stay_inert_via_script(page) -> None: 
     assert SCRIPT in turn.locator(".asked").inner_text()
     assert turn.locator("a.deep-link").count() == 0  # javascript:/data: URLs: no link at all
     _assert_inert(page)
+    # the turns the tab keeps are put back with innerHTML after a reload: still inert
+    shown = page.locator("article.turn").count()
+    page.reload()
+    assert page.locator("article.turn").count() == shown
+    _assert_inert(page)
 
 
 def test_payloads_stay_inert_in_the_server_rendered_page(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -97,7 +102,11 @@ def test_payloads_stay_inert_in_the_server_rendered_page(page, base_url: str) ->
     assert IMG in texts  # the last question is echoed as text
 
 
-def test_no_cookies_or_storage_after_a_conversation(page) -> None:  # type: ignore[no-untyped-def]
+def test_no_cookies_or_lasting_storage_after_a_conversation(page) -> None:  # type: ignore[no-untyped-def]
     ask(page, SCHEME_QUESTION)
     assert page.context.cookies() == []
+    # the tab keeps the conversation for a reload (session storage, gone with the tab), and
+    # nothing that outlives it; "Start a new conversation" empties it
+    assert page.evaluate("[localStorage.length, sessionStorage.length]") == [0, 1]
+    page.get_by_role("link", name="Start a new conversation").click()
     assert page.evaluate("[localStorage.length, sessionStorage.length]") == [0, 0]
