@@ -77,15 +77,23 @@ def _listed(titles: list[str]) -> dict[str, Any]:
 
 
 def covered_near(request: Request, answer: AnswerOut) -> dict[str, Any]:
-    """The sources' titles for a no-answer, those of its related passages first: in a large
-    corpus the first dozen titles of the index say nothing about the question."""
-    covered = covered_sources(request)
-    near = [
-        answer.sources[p.source_id].title for p in answer.passages if p.source_id in answer.sources
-    ]
-    first = list(dict.fromkeys(near))
-    taken = set(first)
-    return _listed(first + [t for t in covered.get("all", []) if t not in taken])
+    """The sources' titles for a no-answer, those of its related passages first. When the
+    sources are more than the page lists, only those: the index's first titles say nothing
+    about the question (after "is afib hereditary?", eleven leukemias and sarcomas followed
+    "Atrial Fibrillation", in a browser check)."""
+    everything = covered_sources(request).get("all", [])
+    near = list(
+        dict.fromkeys(
+            answer.sources[p.source_id].title
+            for p in answer.passages
+            if p.source_id in answer.sources
+        )
+    )
+    if len(everything) > MAX_LISTED_SOURCES and near:
+        shown = near[:MAX_LISTED_SOURCES]
+        return {"titles": shown, "more": len(everything) - len(shown), "ready": True}
+    taken = set(near)
+    return _listed(near + [t for t in everything if t not in taken])
 
 
 def _render(
