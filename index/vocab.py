@@ -433,6 +433,25 @@ def clinical(text: str, start: int, end: int) -> str | None:
     return _CLINICAL.get(word)
 
 
+# Health bodies patients name by their letters ("is it FDA approved?", "does the NHS pay for
+# it?"). The embedding model has little idea what the letters mean, so a question that leans on
+# one barely moved without it and was answered from sources that never mention it ("are stem
+# cell clinics FDA approved?" took "Many approved treatments in clinical trials ..."); written
+# out beside the letters, as the sources' own short forms are. The sources' definitions win.
+# Chosen, not fitted: regulators and public health bodies of the English-speaking countries.
+BODIES = {
+    "FDA": "Food and Drug Administration",
+    "EMA": "European Medicines Agency",
+    "MHRA": "Medicines and Healthcare products Regulatory Agency",
+    "TGA": "Therapeutic Goods Administration",
+    "CDC": "Centers for Disease Control and Prevention",
+    "NIH": "National Institutes of Health",
+    "NHS": "National Health Service",
+    "WHO": "World Health Organization",
+    "NICE": "National Institute for Health and Care Excellence",
+}
+
+
 def acronym(written: str) -> bool:
     """A two-letter word written in capitals that names something ("MS", "CP", "UK"): it
     can carry a question's subject although it is short. Stop words in capitals ("IS",
@@ -459,8 +478,9 @@ class Vocabulary:
 
     @cached_property
     def expand(self) -> Expander:
-        """Writes each short form the sources define with its definition beside it."""
-        return Expander(self.abbreviations)
+        """Writes each short form the sources define, or the health bodies patients name
+        (`BODIES`), with its definition beside it."""
+        return Expander({**BODIES, **self.abbreviations})
 
     @cached_property
     def index(self) -> dict[str, int]:

@@ -1078,3 +1078,11 @@ def test_a_sentence_that_shows_a_picture_the_page_leaves_out_is_not_quoted(  # t
     answer = answerer.ask(eye_trial, "how were the cells injected in the eye trial?")
     assert answer.answer and not any("animation below" in s.text for s in answer.answer)
     assert "fine needle" in answer.answer[0].text
+
+
+def test_a_health_body_named_by_its_letters_is_what_is_missing(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # the model barely reads "FDA": "Many approved treatments in clinical trials ..." answered
+    for question in ("are stem cell clinics FDA approved?", "is it approved by the fda?"):
+        answer = answerer.ask(seed_version, question)
+        assert answer.status == "no_answer", question
+        assert [w.lower() for w in answer.not_covered] == ["fda"], question
