@@ -522,10 +522,9 @@ class Answerer:
         s, table, candidates = self.settings, version.sentences, scored.sentences
         scores = scored.sentence_scores
         open_ = scores >= scores.max() - s.sentence_margin if len(scores) else scores > 0
+        texts = [sentence_text(version, int(r)) for r in candidates.rows]
         if kinds and len(scores):
-            gives_one = np.array(
-                [gives(kinds, sentence_text(version, int(r)), question) for r in candidates.rows]
-            )
+            gives_one = np.array([gives(kinds, text, question) for text in texts])
             # ... or the sentence after the best one, when it gives the detail: "MSCs have
             # been tested in people with spinal cord injuries. Across 26 studies with follow-up
             # times from six months to five years, ..."
@@ -550,9 +549,7 @@ class Answerer:
             open_ = (open_ | near) & holds
         if documents is not None:
             open_ &= np.array([table.doc_id(int(r)) in documents for r in candidates.rows])
-        open_ &= np.array(
-            [not _MEDIA.search(sentence_text(version, int(r))) for r in candidates.rows], dtype=bool
-        )
+        open_ &= np.array([not _MEDIA.search(text) for text in texts], dtype=bool)
         features = candidates.features.copy()
         current = scores
         chosen: list[tuple[int, int, float]] = []
@@ -562,7 +559,7 @@ class Answerer:
             i = int(np.argmax(np.where(open_, current, -np.inf)))
             open_[i] = False
             row = int(candidates.rows[i])
-            text = " ".join(sentence_text(version, row).lower().split())
+            text = " ".join(texts[i].lower().split())
             if text in seen:
                 continue
             seen.add(text)
@@ -693,10 +690,9 @@ def _quote_end(version: IndexVersion, row: int, chunk: int, quoted: set[int]) ->
     or more items written without closing punctuation ("Anemia", "Birth defects"), a full
     sentence."""
     table = version.sentences
-    text = version.documents[table.doc_id(row)].text
 
     def line(at: int) -> str:
-        return text[table.start[at] : table.end[at]].rstrip()
+        return sentence_text(version, at).rstrip()
 
     def end_of_list(rows: set[int]) -> int:
         last, bare = row, 0  # bare: items so far, while none has closing punctuation

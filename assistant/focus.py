@@ -247,7 +247,7 @@ def _scan(
             continue  # an address is copied, not written; an opening names no subject
         word = match.group().lower().replace("’", "'")
         long = clinical(text, *match.span())
-        if long is not None and all(t in stems for t in tokenize(long)):
+        if long is not None and _sources_use(version, long):
             corrections[match.group()] = long  # "dx'd" read as "diagnosed", as the sources say
             continue
         named = _named_lower(text, match)
@@ -288,6 +288,11 @@ _HAS = re.compile(r"\b(?:has|have|had|having|got|with|for|of|diagnosed|dx)\s+$",
 ACRONYM_ZIPF = 3.0
 
 
+def _sources_use(version: IndexVersion, phrase: str) -> bool:
+    """Do the sources use every term of `phrase` (a reading of shorthand or an acronym)?"""
+    return all(t in version.lexical.vocabulary for t in tokenize(phrase))
+
+
 def _spelled_out(version: IndexVersion, written: str, named: bool) -> str | None:
     """The name an acronym no source uses stands for, when the sources use every word of it:
     "HD" is "huntington disease" to an article on Huntington's disease ("MS", "multiple
@@ -298,7 +303,7 @@ def _spelled_out(version: IndexVersion, written: str, named: bool) -> str | None
     if not ((len(written) > 1 and written.isupper()) or named or zipf(word) < ACRONYM_ZIPF):
         return None
     name = packaged_conditions().expansions.get(word)
-    if name is None or not all(t in version.lexical.vocabulary for t in tokenize(name)):
+    if name is None or not _sources_use(version, name):
         return None
     return name
 

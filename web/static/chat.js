@@ -11,6 +11,8 @@
   var historyFields = document.getElementById("history-fields");
   // the server's limit (STEMCELL_QA_MAX_HISTORY), rendered into the page: one place to change it
   var maxHistory = parseInt(form.getAttribute("data-max-history"), 10) || 0;
+  // the last questions the server accepts as history, or none
+  function kept(questions) { return maxHistory > 0 ? questions.slice(-maxHistory) : []; }
   var history = Array.prototype.map.call(
     historyFields.querySelectorAll("input[name=history]"), function (el) { return el.value; });
   historyFields.textContent = "";  // the script keeps the history from here on
@@ -61,8 +63,7 @@
       if (holder.firstElementChild) { thread.appendChild(holder.firstElementChild); }
     });
     window.setTimeout(function () { thread.setAttribute("aria-live", live || "polite"); }, 0);
-    history = saved.history.filter(function (q) { return typeof q === "string"; });
-    history = maxHistory > 0 ? history.slice(-maxHistory) : [];
+    history = kept(saved.history.filter(function (q) { return typeof q === "string"; }));
     var last = thread.lastElementChild;
     if (last) { showAbove(last, last.querySelector("h2") || last); }
   }
@@ -113,7 +114,7 @@
           history.push(question);
           answered = true;
         }
-        history = maxHistory > 0 ? history.slice(-maxHistory) : [];
+        history = kept(history);
         save();
         var heading = turn.querySelector("h2") || turn;
         heading.setAttribute("tabindex", "-1");
