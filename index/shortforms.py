@@ -15,10 +15,28 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
-from abbreviations.schwartz_hearst import extract_abbreviation_definition_pairs
 from wordfreq import zipf_frequency
+
+
+def _without_its_logging_setup() -> Callable[..., Mapping[str, str]]:
+    """Import the Schwartz-Hearst extractor and undo what the import does to logging: the
+    module calls `logging.basicConfig(level=INFO)`, which gave every command a root handler in
+    its own format (FAISS's start-up lines on `stemcell-qa --help`; `serve`'s log format and
+    logger names lost, since a second basicConfig does nothing)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    from abbreviations.schwartz_hearst import extract_abbreviation_definition_pairs
+
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    return extract_abbreviation_definition_pairs
+
+
+extract_abbreviation_definition_pairs = _without_its_logging_setup()
 
 _CAPITALS = re.compile(r"[A-Z]")
 _SHORT = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
+
 from index.shortforms import Expander, extract
 
 PAGES = [
@@ -55,3 +59,16 @@ def test_words_that_only_look_like_short_forms_are_left_alone() -> None:
     assert expand(text) == text
     assert expand("is CLLX or XCLL inherited?") == "is CLLX or XCLL inherited?"
     assert Expander({})("is CLL inherited?") == "is CLL inherited?"
+
+
+def test_importing_the_extractor_leaves_logging_alone() -> None:
+    # the abbreviations package calls logging.basicConfig(level=INFO) when imported: every
+    # command then printed FAISS's start-up lines, and `serve` lost its log format
+    probe = (
+        "import logging, index.shortforms; root = logging.getLogger(); "
+        "print(len(root.handlers), root.level)"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.split() == ["0", str(logging.WARNING)]
