@@ -587,6 +587,13 @@ class Answerer:
                 continue  # quoted already, before the sentence that points back to it
             last, chunk = _quote_end(version, row, int(chunk), quoted)
             first = _quote_start(version, row, chunk, quoted)
+            lead = _lead_in_of(version, row, chunk, quoted)
+            if lead is not None:
+                # an item of a list ("Caffeine, alcohol, nicotine, and illegal drugs") says
+                # nothing alone: quoted from the lead-in, with the list, when that list holds it
+                end, at = _quote_end(version, lead[0], lead[1], quoted)
+                if end >= row:
+                    first, last, chunk = _quote_start(version, lead[0], at, quoted), end, at
             quoted.update(range(first, last + 1))
             doc = version.documents[table.doc_id(row)]
             start, end = int(table.start[first]), int(table.end[last])
@@ -622,10 +629,11 @@ _CLAUSE = re.compile(r"[,;:.!?]+\s+|\s+-+\s+")
 
 # A sentence that opens by pointing back ("Similar results come from other research.",
 # "These can lead to complications ...") says little alone: it is quoted together with the
-# sentence before it. Personal and demonstrative pronouns and "such"/"similar"; chosen, not
-# fitted.
+# sentence before it. Personal and demonstrative pronouns, "such"/"similar" and "all of these"
+# ("All of these conditions increase your risk of RLS."); chosen, not fitted.
 _POINTS_BACK = re.compile(
-    r"\W*(?:it|its|this|these|those|that|they|their|such|similar|similarly|he|she|his|her)\b",
+    r"\W*(?:(?:it|its|this|these|those|that|they|their|such|similar|similarly|he|she|his|her)\b"
+    r"|(?:all|both|each|any|many|most|some|none|one|either|neither)\s+of\s+(?:these|those|them)\b)",
     re.IGNORECASE,
 )
 
@@ -684,6 +692,10 @@ def _quote_end(version: IndexVersion, row: int, chunk: int, quoted: set[int]) ->
     overlap, so a lead-in near a chunk's end is also in the next ones); else `row` and
     `chunk`.
 
+    A lead-in ends with a colon, or is a sentence left open before a list written with dashes
+    ("Medical experts recommend surgery for long-term cases when" / "- symptoms have not
+    improved - ..."), whose list ends at the first line without one.
+
     The list is the sentences up to the first that ends it: a heading (a list of named
     sections keeps its first name), a pointer or question (not answer-eligible though long
     enough), another lead-in, a sentence quoted already, one past `_LIST_CHARS`, or, after two
@@ -696,6 +708,9 @@ def _quote_end(version: IndexVersion, row: int, chunk: int, quoted: set[int]) ->
 
     def end_of_list(rows: set[int]) -> int:
         last, bare = row, 0  # bare: items so far, while none has closing punctuation
+        # after a sentence left open, the dashed list ends where its dashes do (an item after
+        # a colon may run on in full sentences: "- NF1 is the more common type. Symptoms ...")
+        dashed = not line(row).endswith(":")
         while (after := _neighbour(table, last, 1)) in rows and after not in quoted:
             item = line(after)
             named = heading(item)
@@ -703,7 +718,8 @@ def _quote_end(version: IndexVersion, row: int, chunk: int, quoted: set[int]) ->
             if pointer or (named and last != row):
                 break
             if last != row and (
-                item.endswith(":")
+                _leads_in(version, after)
+                or (dashed and not item.startswith(_DASH))
                 or table.end[after] - table.end[row] > _LIST_CHARS
                 or (bare >= 2 and _SENTENCE_END.search(item))
             ):
@@ -713,7 +729,7 @@ def _quote_end(version: IndexVersion, row: int, chunk: int, quoted: set[int]) ->
             last = after
         return last
 
-    if not line(row).endswith(":"):
+    if not _leads_in(version, row):
         return row, chunk
     best, later = (end_of_list(set(table.rows_of(chunk).tolist())), chunk), chunk + 1
     while later < len(version.chunks) and row in table.rows_of(later):
@@ -722,6 +738,60 @@ def _quote_end(version: IndexVersion, row: int, chunk: int, quoted: set[int]) ->
     return best
 
 
+def _leads_in(version: IndexVersion, row: int) -> bool:
+    """Does sentence `row` lead in to a list: end with a colon, or stop without closing
+    punctuation right before a line written with a dash (a sentence left open, one that may
+    be quoted: not a title such as "Key Points")?"""
+    text = sentence_text(version, row).rstrip()
+    if text.endswith(":"):
+        return True
+    after = _neighbour(version.sentences, row, 1)
+    return (
+        version.sentences.eligible[row]
+        and len(text.split()) >= _MIN_WORDS
+        and not _SENTENCE_END.search(text)
+        and not text.startswith(_DASH)
+        and after >= 0
+        and sentence_text(version, after).startswith(_DASH)
+    )
+
+
+def _lead_in_of(
+    version: IndexVersion, row: int, chunk: int, quoted: set[int]
+) -> tuple[int, int] | None:
+    """For a list item (a line without closing punctuation, or one written with a dash): the
+    lead-in above it in the same section, across other such items and within `_LIST_CHARS`,
+    and a chunk holding that lead-in (`chunk` or an earlier one, as chunks overlap); None for
+    a sentence that is no list item or has no lead-in not quoted yet."""
+    table = version.sentences
+
+    def item(at: int) -> bool:
+        text = sentence_text(version, at).rstrip()
+        return text.startswith(_DASH) or not (_SENTENCE_END.search(text) or text.endswith(":"))
+
+    if not item(row) or heading(sentence_text(version, row)):
+        return None
+    at = row
+    while (before := _neighbour(table, at, -1)) >= 0 and before not in quoted:
+        if table.end[row] - table.end[before] > _LIST_CHARS:
+            return None
+        if heading(sentence_text(version, before)):
+            return None
+        if _leads_in(version, before):
+            held, source = chunk, version.chunks[chunk].source_id
+            while held >= 0 and version.chunks[held].source_id == source:
+                if before in table.rows_of(held):
+                    return before, held
+                held -= 1
+            return None
+        if not item(before):
+            return None
+        at = before
+    return None
+
+
+# How a list line written with a dash opens ("- symptoms have not improved").
+_DASH = ("- ", "• ")
 # Fewer words than an answer has: a list item ("Anemia"), not a pointer or a question.
 _MIN_WORDS = SentenceSettings.min_answer_words
 # The end of a full sentence (closing quotes or brackets may follow).

@@ -1044,7 +1044,12 @@ def eye_trial(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
         "Adults with a damaged cornea could join the eye trial.\n"
         "How The Cells Were Given\n"
         "The animation below shows how the eye trial cells were injected.\n"
-        "A surgeon injected the cells behind the cornea with a fine needle."
+        "A surgeon injected the cells behind the cornea with a fine needle.\n"
+        "Who Should Wait\n"
+        "Eye doctors advise waiting for the eye trial results when\n"
+        "- the eye is still infected - the cornea is healing by itself\n"
+        "Dry eye, past eye surgery and diabetes slow the healing of the cornea. All of these "
+        "conditions make the eye trial cells take longer to work."
     )
     return seed_and(embedder, tmp_path_factory, ("eye", page))
 
@@ -1060,6 +1065,24 @@ def test_a_sentence_that_leads_in_to_a_list_is_quoted_with_the_list(  # type: ig
     # the items, not the sentence after them (full where they are bare) or the next section
     assert first.text.endswith("Swelling at the back of the eye")
     assert not any(s.text == "Eye pain" for s in answer.answer[1:])  # not quoted twice
+
+
+def test_a_list_item_is_quoted_with_its_lead_in(answerer, eye_trial) -> None:  # type: ignore[no-untyped-def]
+    # "Swelling at the back of the eye" alone does not say it was a side effect watched for
+    item = answerer.ask(
+        eye_trial, "did the eye trial team watch for swelling at the back of the eye?"
+    )
+    first = item.answer[0]
+    assert eye_trial.documents[first.source_id].text[first.start : first.end] == first.text
+    assert first.text.startswith("The eye trial team watched every patient")
+    assert "Swelling at the back of the eye" in first.text
+    # a lead-in left open before a list written with dashes, and the list quoted from it
+    dashed = answerer.ask(eye_trial, "should I wait for the eye trial if my eye is still infected?")
+    assert dashed.answer[0].text.startswith("Eye doctors advise waiting")
+    assert dashed.answer[0].text.endswith("- the cornea is healing by itself")
+    # "All of these conditions ..." is quoted with the sentence it points back to
+    these = answerer.ask(eye_trial, "what makes the eye trial cells take longer to work?")
+    assert these.answer[0].text.startswith("Dry eye, past eye surgery and diabetes")
 
 
 def test_a_count_of_something_else_does_not_answer(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
