@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -41,6 +42,7 @@ from assistant.followup import (
     about_the_sources,
     asks_anything,
     dangling,
+    depends_on_history,
     previous_reading,
     resolve,
     retraction_length,
@@ -58,7 +60,7 @@ from index.lexical import tokenize, tokenize_word
 from index.search import DenseSearch, Hit, dense_candidates, retrieve
 from index.sentences import SentenceSettings, SentenceTable, heading
 from index.store import IndexVersion
-from index.vocab import WORD, content_word, person_word, words
+from index.vocab import WORD, content_word, person_word, words, zipf
 
 log = logging.getLogger("stemcell_qa.answer")
 _LIMITS = Settings.model_fields
@@ -221,7 +223,7 @@ class Answerer:
             # nor its other sentences ("what about ALS? is it safe?": "it" is that subject)
             answer = self._compose(version, asked, scored, [], gap)
         else:
-            answer = self.respond(version, asked, scored)
+            answer = self.respond(version, asked, scored, turns)
         timings["compose"] = _lap(clock)
         if (
             gap is None
@@ -237,7 +239,7 @@ class Answerer:
         ):
             # Several questions, some on what no source covers ("... Is there a trial in
             # Australia I could join?"): answer the others, still naming what is not covered.
-            partial = self.respond(version, rest, self.score(version, rest, turns, mode, {}))
+            partial = self.respond(version, rest, self.score(version, rest, turns, mode, {}), turns)
             if partial.status == "answered":
                 answer = replace(partial, not_covered=answer.not_covered)
         return replace(
@@ -250,9 +252,16 @@ class Answerer:
             timings_ms={k: round(v * 1000, 2) for k, v in timings.items()},
         )
 
-    def respond(self, version: IndexVersion, question: str, scored: Scored | None) -> Answer:
-        """The answer (or honest no-answer) for a scored question: no answer when a word the
-        question leans on is in no source, or when the evidence is too weak."""
+    def respond(
+        self,
+        version: IndexVersion,
+        question: str,
+        scored: Scored | None,
+        turns: Sequence[str] = (),
+    ) -> Answer:
+        """The answer (or honest no-answer) for a scored question (a follow-up of `turns`): no
+        answer when a word the question leans on is in no source, or when the evidence is too
+        weak."""
         threshold = self.scorer.focus_threshold
         if scored and scored.analysis.uses_history:
             threshold *= self.settings.focus.followup_share  # weighed joined: diluted
@@ -268,8 +277,14 @@ class Answerer:
         if answered and scored:
             # "how long is the recovery?" is answered only by a sentence giving a span of time
             kinds = expected(question)
+            documents = self._subject_documents(version, question, scored)
             chosen = self._choose(
-                version, scored, kinds, self._subject_documents(version, question, scored), question
+                version,
+                scored,
+                kinds,
+                documents,
+                question,
+                self._subject_rows(version, question, turns, scored),
             )
             if kinds and not chosen:
                 # no sentence gives the detail: name the words that ask for it when no source
@@ -347,7 +362,7 @@ class Answerer:
         coal miner" -> "he got pulmonary fibrosis"), what no source covers is the subject only
         when it names a health condition (`_story_condition`)."""
         f = self.settings.followup
-        own = switches_subject(question, f)
+        own = self._turns_to_a_subject(question)
         at = None if own else subject_index(turns, f)
         if not own and at is None:
             return None
@@ -367,6 +382,20 @@ class Answerer:
         # about stem cells for blood recovery, are those studies careful?"): a follow-up may be
         # about that part, as `_turn_gap` reads a later turn
         return [] if without_questions_on(subject, missing) is None else None
+
+    def _turns_to_a_subject(self, question: str) -> bool:
+        """Does a follow-up that opens like a switch ("what about ...", "and ...") turn to a
+        subject of its own ("what about lung disease?"), not to another side of the one
+        before ("and the side effects?", "what about cancer risk from them?", "what about in
+        kids?"): it names a health condition and points back at nothing? After "what about for
+        MS?" (declined: no source covers MS), "and the side effects?" was read as a new
+        subject, covered, and answered with the spinal cord studies' side effects."""
+        f = self.settings.followup
+        return (
+            switches_subject(question, f)
+            and self.conditions.named_in(question)
+            and not any(word in f.anaphora for word in words(question))
+        )
 
     def _story_condition(self, version: IndexVersion, turns: list[str], at: int) -> bool:
         """True when the story told around subject turn `at` (the turns that only tell, from
@@ -500,6 +529,53 @@ class Answerer:
                 return {version.chunks[int(c)].source_id for c in lexical.chunks_with(term)}
         return None
 
+    def _subject_rows(
+        self, version: IndexVersion, question: str, turns: Sequence[str], scored: Scored
+    ) -> set[int] | None:
+        """For a follow-up that names nothing of its own, after a question about one part of a
+        page (a study the seed article reports among others): the candidate sentences about
+        that part, where a word of the earlier question that names a condition and that the
+        page's title does not use occurs in the sentence or the sentences before it in its
+        paragraph (`_context`); of such words, the one that picks the fewest. None when there
+        is no such word or every candidate is about it. "what were the side effects?" after
+        a question on the Huntington's disease trial was answered with the spinal cord
+        studies' side effects: the page-level guard (`_subject_documents`) cannot tell them
+        apart in a one-page corpus."""
+        f = self.settings.followup
+        rows = scored.sentences.rows
+        if not scored.analysis.uses_history or not len(rows) or not depends_on_history(question, f):
+            return None
+        at = subject_index(list(turns), f)
+        if at is None or not asks_anything(turns[at]) or self.conditions.named_in(question):
+            return None
+        table, lexical = version.sentences, version.lexical
+        titles = {
+            d: set(tokenize(version.documents[d].title))
+            for d in {table.doc_id(int(r)) for r in rows}
+        }
+        found = {
+            terms[0]
+            for word in WORD.findall(turns[at])
+            # a word general English rarely uses: "huntingtons", "fibrosis", "transplant"; not
+            # "treatments", "risks" or "cell", which the conditions list also holds
+            if zipf(word) < self.conditions.title_zipf
+            and self.conditions.named_in(word)
+            and len(terms := tokenize_word(word.lower())) == 1
+            and terms[0] in lexical.vocabulary
+        }
+        best: set[int] | None = None
+        for term in found:
+            term_id = lexical.vocabulary[term]
+            untitled = [int(r) for r in rows if term not in titles[table.doc_id(int(r))]]
+            about = {
+                r
+                for r in untitled
+                if any(term_id in table.terms_of(c) for c in _context(version, r))
+            }
+            if about and len(about) < len(untitled) and (best is None or len(about) < len(best)):
+                best = about | ({int(r) for r in rows} - set(untitled))
+        return best
+
     def _choose(
         self,
         version: IndexVersion,
@@ -507,6 +583,7 @@ class Answerer:
         kinds: frozenset[str] = frozenset(),
         documents: set[str] | None = None,
         question: str = "",
+        subject_rows: set[int] | None = None,
     ) -> list[tuple[int, int, float]]:
         """(sentence row, chunk, score) of the quotes, best first. A question that asks for a
         kind of detail (`answertype.expected`) is quoted only from sentences that give one, and
@@ -549,6 +626,8 @@ class Answerer:
             open_ = (open_ | near) & holds
         if documents is not None:
             open_ &= np.array([table.doc_id(int(r)) in documents for r in candidates.rows])
+        if subject_rows is not None:
+            open_ &= np.array([int(r) in subject_rows for r in candidates.rows])
         open_ &= np.array([not _MEDIA.search(text) for text in texts], dtype=bool)
         features = candidates.features.copy()
         current = scores
@@ -883,6 +962,18 @@ def _on_the_subject(
     held = dict(zip(spans, coverage.tolist(), strict=True))
     best = max(held.values(), default=0.0)
     return np.array([held[k] >= share * best for k in paragraphs], dtype=bool)
+
+
+# How far back a sentence's subject may be named in its paragraph: "For example, MSCs have
+# been tested in people with spinal cord injuries. Across 26 studies ..., side effects were
+# mostly mild ... No serious issues ... appeared in these trials." Chosen, not fitted.
+_CONTEXT_SENTENCES = 4
+
+
+def _context(version: IndexVersion, row: int) -> range:
+    """The rows of a sentence and of up to `_CONTEXT_SENTENCES` before it in its paragraph."""
+    first = max(_paragraph(version, row)[0], row - _CONTEXT_SENTENCES)
+    return range(first, row + 1)
 
 
 def _paragraph(version: IndexVersion, row: int) -> tuple[int, int]:

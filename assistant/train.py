@@ -511,6 +511,8 @@ def cross_validated(
             qx,
             probability,
         )
-        answer = answerer.respond(item.version, item.question.question, scored)
+        answer = answerer.respond(
+            item.version, item.question.question, scored, item.question.history
+        )
         score(item.question, answer, item.version, tallies[names[item.file]])
     return {name: tally.summary() for name, tally in tallies.items()}

@@ -1030,6 +1030,38 @@ def test_turning_to_a_subject_names_it_when_no_source_covers_it(answerer, seed_v
         assert back.status == "answered" and "spinal cord" in back.answer[0].text
 
 
+def test_a_follow_up_on_one_study_is_not_answered_from_another(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # the spinal cord studies' side effects and patient count were quoted for the
+    # Huntington's and lung trials, of which the article gives neither
+    for history, question in (
+        (["Is there a stem cell trial for Huntington's disease?"], "what were the side effects?"),
+        (["Has anyone tried stem cells for pulmonary fibrosis?"], "how many patients were in it?"),
+    ):
+        answer = answerer.ask(seed_version, question, history)
+        assert not any(
+            "spinal" in s.text or "26 studies" in s.text or "70 patients" in s.text
+            for s in answer.answer
+        ), (question, answer.answer)
+    # and the study the conversation is about still answers
+    spinal = answerer.ask(
+        seed_version,
+        "what were the side effects?",
+        ["Have MSCs been tested in spinal cord injuries?"],
+    )
+    assert spinal.answer and "side effects were mostly mild" in spinal.answer[0].text
+
+
+def test_a_new_side_of_an_uncovered_subject_is_no_new_subject(answerer, seed_version) -> None:  # type: ignore[no-untyped-def]
+    # "and the side effects?" after a declined "what about for MS?" is about MS, not a turn to
+    # "side effects": it was answered with the spinal cord studies'
+    history = ["Are stem cell treatments safe?", "what about for multiple sclerosis?"]
+    answer = answerer.ask(seed_version, "and the side effects?", history)
+    assert answer.status == "no_answer"
+    # a condition of its own is a new subject
+    lungs = answerer.ask(seed_version, "and what about lung disease?", history)
+    assert lungs.status == "answered" and "lung" in lungs.answer[0].text
+
+
 @pytest.fixture(scope="module")
 def eye_trial(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
     """The seed article plus a page whose answer is a list after a lead-in."""
