@@ -16,7 +16,7 @@ from corpus.collect import collect
 from corpus.fetch import FetchOutcome, FetchSettings, fetch_all
 from corpus.local import SUFFIXES
 from corpus.snapshots import SnapshotStore
-from corpus.sources import Source
+from corpus.sources import Source, load_manifest
 from index import store
 from index.build import BuildReport, BuildSettings, build
 from index.embed import Embedder
@@ -35,6 +35,9 @@ class RefreshPlan:
     index_dir: Path
     sources: tuple[Source, ...] = ()
     data_dir: Path | None = None  # snapshot folder; None: the manifest is not used
+    # the manifest file, read again before every rebuild (a fix made while the server runs
+    # holds, and a broken one fails the rebuild, not the served version); None: `sources`
+    manifest: Path | None = None
     docs: tuple[Path, ...] = ()
     every: float | None = None  # seconds between re-fetch + rebuild; None: never
     watch: bool = False  # rebuild when a file under `docs` changes
@@ -75,13 +78,15 @@ def _log_report(why: str, report: BuildReport, took: float) -> None:
 
 
 def rebuild(plan: RefreshPlan, embedder: Embedder, fetch: bool) -> BuildReport:
-    """Fetch the sources (when asked), gather every document and build; publishes only when
-    something changed. Raises what `collect` and `build` raise."""
+    """Read the manifest again, fetch the sources (when asked), gather every document and
+    build; publishes only when something changed. Raises what `load_manifest`, `collect` and
+    `build` raise."""
+    sources = list(plan.sources) if plan.manifest is None else load_manifest(plan.manifest)
     snapshots = SnapshotStore(plan.data_dir) if plan.data_dir is not None else None
-    if fetch and snapshots is not None and plan.sources:
-        log.info("refresh: fetching %d sources", len(plan.sources))
-        fetch_all(list(plan.sources), snapshots, plan.fetch, _report_fetch)
-    documents = collect(list(plan.sources), snapshots, list(plan.docs), log.warning)
+    if fetch and snapshots is not None and sources:
+        log.info("refresh: fetching %d sources", len(sources))
+        fetch_all(sources, snapshots, plan.fetch, _report_fetch)
+    documents = collect(sources, snapshots, list(plan.docs), log.warning)
     return build(documents, plan.index_dir, embedder, plan.build)
 
 

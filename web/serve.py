@@ -38,10 +38,12 @@ def refresh_plan(
     from index.build import BuildSettings
     from index.refresh import RefreshPlan
 
-    sources = load_manifest(settings.sources or default_manifest()) if use_sources else []
+    manifest = settings.sources or default_manifest()
+    if use_sources:
+        load_manifest(manifest)  # a broken manifest stops serve at once; rebuilds read it again
     return RefreshPlan(
         index_dir=settings.index_dir,
-        sources=tuple(sources),
+        manifest=manifest if use_sources else None,
         data_dir=settings.data_dir if use_sources else None,
         docs=tuple(docs),
         every=settings.refresh_every,

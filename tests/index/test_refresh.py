@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from corpus.fetch import FetchSettings
-from corpus.sources import Source
+from corpus.sources import ManifestError, Source
 from index import store
 from index.refresh import Refresher, RefreshPlan, rebuild
 from tests.conftest import FakeEmbedder, wait_for
@@ -105,6 +105,30 @@ def test_scheduled_refresh_publishes_only_when_a_source_changed(
     version = store.load(plan.index_dir, embedder.model_id, embedder.dim)
     assert "paused after a serious side effect" in version.documents["news"].text
     assert refresher.last_error is None
+
+
+def test_each_rebuild_reads_the_manifest_again(site: Site, tmp_path: Path) -> None:
+    # a server read it once at start: a kind fixed by hand while it ran (and published by a
+    # manual refresh) was put back by the next scheduled refresh
+    manifest = tmp_path / "sources.toml"
+    entry = '[[source]]\nid = "news"\nurl = "{}"\nkind = "{}"\n'
+    manifest.write_text(entry.format(site.url, "charity"), encoding="utf-8")
+    plan = RefreshPlan(
+        index_dir=tmp_path / "index",
+        manifest=manifest,
+        data_dir=tmp_path / "data",
+        fetch=FetchSettings(timeout=2, retries=0, allow_private=True),
+    )
+    embedder = FakeEmbedder()
+    rebuild(plan, embedder, fetch=True)
+    manifest.write_text(entry.format(site.url, "clinic-marketing"), encoding="utf-8")
+    assert rebuild(plan, embedder, fetch=True).published
+    version = store.load(plan.index_dir, embedder.model_id, embedder.dim)
+    assert version.documents["news"].kind == "clinic-marketing"
+    # a manifest broken meanwhile fails the rebuild and names the file
+    manifest.write_text("[[source]\n", encoding="utf-8")
+    with pytest.raises(ManifestError, match="sources.toml"):
+        rebuild(plan, embedder, fetch=True)
 
 
 def test_a_changed_local_file_is_rebuilt_without_a_person(
