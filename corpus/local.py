@@ -50,11 +50,14 @@ def file_source_id(path: Path, root: Path | None) -> str:
 
 
 def iter_files(paths: list[Path]) -> Iterator[tuple[Path, Path | None]]:
-    """Supported files under each path, sorted, with the folder they were found in."""
+    """Supported files under each path, sorted, with the folder they were found in. In a
+    folder, hidden files and folders (".draft.md", ".git/") are left out: a draft or an
+    editor's copy is no source to quote."""
     for path in paths:
         if path.is_dir():
             for found in sorted(path.rglob("*")):
-                if found.is_file() and found.suffix.lower() in SUFFIXES:
+                hidden = any(part.startswith(".") for part in found.relative_to(path).parts)
+                if found.is_file() and found.suffix.lower() in SUFFIXES and not hidden:
                     yield found, path
         elif path.is_file():
             yield path, None
@@ -131,7 +134,11 @@ def _jsonl_document(path: Path, number: int, record: object, warn: Warn) -> Docu
     url = safe_url(record.get("url"))
     if record.get("url") and url is None:
         warn(f"{where}: url {str(record['url'])[:60]!r} is not http(s); shown without a link")
-    kind = record.get("kind") if record.get("kind") in KINDS else "other"
+    kind = record.get("kind") or "other"
+    if kind not in KINDS:
+        # as the manifest: a misspelt "clinic_marketing" would show a clinic's own page to
+        # patients as "Other source"
+        raise DocumentError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
     meta = Meta(
         source_id=record["id"].strip(),
         url=url,

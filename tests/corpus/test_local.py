@@ -37,6 +37,32 @@ def test_jsonl_text_with_a_lone_surrogate_is_an_error_not_a_traceback(tmp_path: 
         load_local([path], print)
 
 
+def test_jsonl_kind_is_one_the_manifest_allows(tmp_path: Path) -> None:
+    # a misspelt kind showed a clinic's page to patients as "Other source", without a word
+    path = tmp_path / "docs.jsonl"
+    lines = [
+        {"id": "a", "text": "Our clinic heals.", "kind": "clinic-marketing"},
+        {"id": "b", "text": "No kind given."},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert [d.kind for d in load_local([path], print)] == ["clinic-marketing", "other"]
+    path.write_text(json.dumps({"id": "c", "text": "x.", "kind": "clinic_marketing"}) + "\n")
+    with pytest.raises(DocumentError, match=r"docs\.jsonl:1: kind 'clinic_marketing' is not one"):
+        load_local([path], print)
+
+
+def test_hidden_files_in_a_folder_are_left_out(tmp_path: Path) -> None:
+    # an editor's or a draft's hidden file ("unreviewed claims") is no source to quote
+    (tmp_path / "notes.md").write_text("# Notes\nReviewed text about stem cells.\n")
+    (tmp_path / ".draft.md").write_text("# Draft\nStem cells cure everything.\n")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "notes.md").write_text("# Old\nAn old copy of the notes.\n")
+    assert [d.source_id for d in load_local([tmp_path], print)] == ["notes"]
+    # named on its own, a file is indexed whatever its name
+    (doc,) = load_local([tmp_path / ".draft.md"], print)
+    assert "cure everything" in doc.text
+
+
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>x</script>"])
 def test_jsonl_url_with_unsafe_scheme_is_dropped(tmp_path: Path, url: str) -> None:
     path = tmp_path / "docs.jsonl"
