@@ -32,13 +32,37 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
     A line break always ends a sentence (headings, list items and paragraphs are separate
     lines in extracted text); within a line pysbd handles abbreviations, decimals and
-    citation brackets.
+    citation brackets. No sentence is longer than `MAX_SENTENCE_CHARS` (`_cut`).
     """
     stop = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     for line in _LINE.finditer(text, start, stop):
-        spans.extend(_line_spans(text, line.start(), line.end()))
+        for a, b in _line_spans(text, line.start(), line.end()):
+            spans.extend(_cut(text, a, b))
     return spans
+
+
+# Longer than any sentence of MedQuAD topical's 3,006 pages (1,935 characters, a list run into
+# one sentence): text without sentence ends (a pasted 100 KB line) is cut at the last space
+# before this many characters, so no quote or chunk is the whole of it. Chosen, not fitted.
+MAX_SENTENCE_CHARS = 2000
+
+
+def _cut(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The span `text[start:end]` in pieces of at most `MAX_SENTENCE_CHARS`, each ending at a
+    space where there is one (whitespace trimmed, offsets exact)."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > MAX_SENTENCE_CHARS:
+        limit = start + MAX_SENTENCE_CHARS
+        space = text.rfind(" ", start + 1, limit)
+        stop = space if space > start else limit
+        pieces.append((start, stop))
+        start = stop
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        pieces.append((start, end))
+    return pieces
 
 
 def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:

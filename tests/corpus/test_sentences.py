@@ -6,7 +6,7 @@ import pytest
 
 from corpus.chunk import ChunkSettings, chunk_document
 from corpus.local import load_local
-from corpus.sentences import sentence_spans
+from corpus.sentences import MAX_SENTENCE_CHARS, sentence_spans
 
 
 def test_sentences_respect_abbreviations_decimals_and_citations() -> None:
@@ -17,6 +17,20 @@ def test_sentences_respect_abbreviations_decimals_and_citations() -> None:
         "Side effects, e.g. fever, were mild.",
         "Done.",
     ]
+
+
+def test_text_without_sentence_ends_is_cut_into_pieces() -> None:
+    # a pasted 100 KB line was one 102,009-character sentence, chunk and quote
+    text = "Intro line.\n" + " ".join(f"word{i}" for i in range(20_000)) + "\nLast line."
+    spans = sentence_spans(text)
+    assert text[slice(*spans[0])] == "Intro line." and text[slice(*spans[-1])] == "Last line."
+    middle = spans[1:-1]
+    assert len(middle) > 1 and all(0 < e - s <= MAX_SENTENCE_CHARS for s, e in middle)
+    # every word kept, none cut in two: the pieces are the words, split at spaces
+    assert " ".join(text[s:e] for s, e in middle).split() == text.splitlines()[1].split()
+    # a word longer than the limit is cut where the limit falls
+    long = sentence_spans("x" * (MAX_SENTENCE_CHARS + 10))
+    assert long == [(0, MAX_SENTENCE_CHARS), (MAX_SENTENCE_CHARS, MAX_SENTENCE_CHARS + 10)]
 
 
 def test_offsets_round_trip_on_the_shared_corpus(shared: Path) -> None:
