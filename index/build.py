@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from index.encoding import Encoder, sentence_vectors
 from index.lexical import TOKENIZER, Lexical
 from index.sentences import SentenceSettings, SentenceTable, build_table
 from index.vocab import Vocabulary, source_words
+
+log = logging.getLogger("stemcell_qa.build")
 
 PROJECT_VERSION = "0.1.0"
 
@@ -173,11 +176,20 @@ def _unchanged(index_dir: Path, manifest: dict[str, Any]) -> bool:
     current = store.read_manifest(index_dir)
     keys = ("model_id", "chunking", "sentences", "ann", "tokenizer", "sources", "origins")
     # a version in an older format is rebuilt (from the embedding cache), not kept unreadable
-    return (
+    same = (
         current is not None
         and current.get("format") == store.FORMAT
         and all(current.get(k) == manifest[k] for k in keys)
     )
+    if not same:
+        return False
+    # ... and so is a damaged one: "up to date" left a truncated vectors.npy published, which
+    # no server could load, until a build with --force
+    damage = store.published_damage(index_dir)
+    if damage is not None:
+        name = store.current_name(index_dir)
+        log.warning("index version %s is damaged (%s); building it again", name, damage)
+    return damage is None
 
 
 def _write_and_publish(

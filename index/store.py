@@ -437,6 +437,15 @@ def _checked_manifest(path: Path, model_id: str, dim: int) -> dict[str, Any]:
     return manifest
 
 
+def published_damage(index_dir: Path) -> str | None:
+    """What is wrong with the published version's files (a checksum that differs, a file
+    that cannot be read), or None when they are whole or nothing is published."""
+    name, manifest = current_name(index_dir), read_manifest(index_dir)
+    if name is None or manifest is None:
+        return None
+    return _checksums(index_dir / "versions" / name, manifest)
+
+
 def _checksums(path: Path, manifest: dict[str, Any]) -> str | None:
     """What is wrong with the first file whose sha256 differs from the manifest's (or cannot
     be read), or None when all match."""

@@ -85,6 +85,21 @@ def test_unchanged_corpus_publishes_nothing(tmp_path: Path) -> None:
     assert forced.published and forced.version != first.version and forced.embedded == 0
 
 
+def test_a_damaged_published_version_is_built_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # "up to date" kept a truncated vectors.npy published: no server could load it
+    first = build(fixture_docs(), tmp_path, FakeEmbedder())
+    vectors = tmp_path / "versions" / first.version / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:100])
+    embedder = FakeEmbedder()
+    again = build(fixture_docs(), tmp_path, embedder)
+    assert again.published and again.version != first.version
+    assert embedder.encoded == []  # from the embedding cache
+    assert "vectors.npy" in caplog.text and "damaged" in caplog.text
+    load(tmp_path, embedder)  # whole again
+
+
 def test_the_short_forms_the_sources_define_are_kept_with_the_version(tmp_path: Path) -> None:
     embedder = FakeEmbedder()
     defined = "Lung news\nIdiopathic pulmonary fibrosis (IPF) scars the lungs. IPF is rare."

@@ -127,7 +127,7 @@ def test_each_rebuild_reads_the_manifest_again(site: Site, tmp_path: Path) -> No
     assert version.documents["news"].kind == "clinic-marketing"
     # a manifest broken meanwhile fails the rebuild and names the file
     manifest.write_text("[[source]\n", encoding="utf-8")
-    with pytest.raises(ManifestError, match="sources.toml"):
+    with pytest.raises(ManifestError, match=r"sources\.toml"):
         rebuild(plan, embedder, fetch=True)
 
 
