@@ -381,7 +381,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.allow_empty and plan is None:
         from index import store
 
-        store.published_name(settings.index_dir)  # no index: one line and exit 2, no traceback
+        # no index, or a damaged one: one line and exit 2, not the server's start-up traceback
+        store.check_published(settings.index_dir)
     run(settings, lambda: _query_embedder(settings), plan, args.allow_empty)
     return 0
 

@@ -428,13 +428,30 @@ def _checked_manifest(path: Path, model_id: str, dim: int) -> dict[str, Any]:
             f"index version {name} was built with model {manifest.get('model_id')} "
             f"({manifest.get('dim')}-d), but this program uses {model_id} ({dim}-d); rebuild it"
         )
+    _check_sizes(path, manifest)
+    return manifest
+
+
+def check_published(index_dir: Path) -> None:
+    """`IndexLoadError` when there is no published version, or a file of it is missing or
+    has another size than its manifest says (a few `stat` calls: no checksums)."""
+    name = published_name(index_dir)
+    manifest = read_manifest(index_dir)
+    if manifest is None or not isinstance(manifest.get("files", {}), dict):
+        raise IndexLoadError(f"index version {name}: manifest.json cannot be read; rebuild it")
+    _check_sizes(index_dir / "versions" / name, manifest)
+
+
+def _check_sizes(path: Path, manifest: dict[str, Any]) -> None:
     for relative, expected in manifest.get("files", {}).items():
         file = path / relative
         if not file.is_file():
-            raise IndexLoadError(f"index version {name}: file {relative} is missing")
+            raise IndexLoadError(f"index version {path.name}: file {relative} is missing")
         if file.stat().st_size != expected["bytes"]:
-            raise IndexLoadError(f"index version {name}: file {relative} is truncated or changed")
-    return manifest
+            raise IndexLoadError(
+                f"index version {path.name}: file {relative} is truncated or changed; "
+                "run `stemcell-qa build` again to replace it"
+            )
 
 
 def published_damage(index_dir: Path) -> str | None:

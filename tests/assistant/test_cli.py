@@ -175,6 +175,29 @@ def test_sources_and_serve_without_an_index_are_one_line_and_exit_2(
     assert err.count("\n") == 0 and "stemcell-qa build" in err and "Traceback" not in err
 
 
+def test_serve_on_a_damaged_index_is_one_line_and_exit_2(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # it was the server's start-up traceback
+    import uvicorn
+
+    from index.build import build
+    from tests.conftest import FakeEmbedder
+    from tests.index.test_build import fixture_docs
+
+    def no_server(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the server was started")
+
+    report = build(fixture_docs(), tmp_path, FakeEmbedder())
+    (tmp_path / "versions" / report.version / "vectors.npy").write_bytes(b"cut")
+    monkeypatch.setattr(uvicorn, "run", no_server)
+    assert cli.main(["serve", "--no-sources", "--index", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "vectors.npy is truncated" in err and "build" in err
+
+
 def test_eval_on_an_index_without_document_origins_says_to_rebuild(
     tmp_path: Path,
     capsys,  # type: ignore[no-untyped-def]
