@@ -26,6 +26,9 @@ log = logging.getLogger("stemcell_qa.refresh")
 _WATCH_TICK_MS = 250  # the watcher wakes this often when idle (to tell it is live, to stop)
 _WATCH_START = 10.0  # seconds the start-up build waits for the watcher at most
 _SETTLE_MAX = 10.0  # seconds a stream of changes may postpone a rebuild at most
+# seconds between tries while another build (a person's `build` or `refresh`) holds the lock:
+# a rebuild it kept from running is run when it ends, not dropped. Chosen, not fitted.
+_LOCKED_RETRY = 2.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class Refresher:
         self.last_error: str | None = None
         self._stop = threading.Event()
         self._changed = threading.Event()
+        self._locked_out: bool = False  # the last rebuild found another build running
         self._watching = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -117,8 +121,13 @@ class Refresher:
         began = time.monotonic()
         log.info("refresh (%s): %s", why, "fetching and rebuilding" if fetch else "rebuilding")
         report: BuildReport | None = None
+        self._locked_out = False
         try:
             report = rebuild(self.plan, self.embedder, fetch)
+        except store.BuildLockedError as exc:
+            # a person's build or refresh is running: try again when it ends (`_work`)
+            self._locked_out = True
+            log.info("refresh (%s): %s; trying again when it ends", why, exc)
         except Exception as exc:  # the server must outlive any failure here
             served = store.current_name(self.plan.index_dir) or "(none)"
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -161,12 +170,16 @@ class Refresher:
         next_fetch = time.monotonic() + every if every else None
         while not self._stop.is_set():
             timeout = None if next_fetch is None else max(0.0, next_fetch - time.monotonic())
+            if self._locked_out:
+                timeout = _LOCKED_RETRY if timeout is None else min(timeout, _LOCKED_RETRY)
             self._changed.wait(timeout)
             if self._stop.is_set():
                 break
             if self._changed.is_set():
                 self._settle()
                 self.run_once(fetch=False, why="local files changed")
+            elif self._locked_out:
+                self.run_once(fetch=False, why="after another build")
             if every and next_fetch is not None and time.monotonic() >= next_fetch:
                 self.run_once(fetch=True, why="scheduled")
                 next_fetch = time.monotonic() + every

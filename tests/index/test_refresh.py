@@ -188,6 +188,29 @@ def test_a_failed_rebuild_keeps_the_served_version_and_the_job_alive(
     wait_for(lambda: store.rebuild_error(plan.index_dir) is None)
 
 
+def test_a_change_made_while_another_build_runs_is_rebuilt_when_it_ends(
+    tmp_path: Path, refreshers: list[Refresher]
+) -> None:
+    # "another build is running" dropped the rebuild: the edit was never served
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.md").write_text("# Note\nThe first patients were treated safely.\n")
+    plan = RefreshPlan(index_dir=tmp_path / "index", docs=(docs,), watch=True, debounce=0.1)
+    refresher = Refresher(plan, FakeEmbedder())
+    refreshers.append(refresher)
+    refresher.start()
+    wait_for(lambda: refresher.runs >= 1)
+    first = store.current_name(plan.index_dir)
+    with store.build_lock(plan.index_dir):  # a person's build
+        time.sleep(0.3)
+        (docs / "note.md").write_text("# Note\nThe trial was paused after a side effect.\n")
+        wait_for(lambda: refresher.runs >= 2)
+        assert store.current_name(plan.index_dir) == first and refresher.last_error is None
+    wait_for(lambda: store.current_name(plan.index_dir) != first)
+    version = store.load(plan.index_dir, FakeEmbedder.model_id, FakeEmbedder().dim)
+    assert "paused after a side effect" in version.documents["note"].text
+
+
 def test_an_embedder_crash_is_logged_not_raised(tmp_path: Path) -> None:
     docs = tmp_path / "note.txt"
     docs.write_text("Stem cells were safe in this small trial.\n")
