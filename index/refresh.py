@@ -80,6 +80,10 @@ def _log_report(why: str, report: BuildReport, took: float) -> None:
     )
 
 
+def _names(paths: list[Path]) -> str:
+    return ", ".join(map(str, paths))
+
+
 def rebuild(plan: RefreshPlan, embedder: Embedder, fetch: bool) -> BuildReport:
     """Read the manifest again, fetch the sources (when asked), gather every document and
     build; publishes only when something changed. Raises what `load_manifest`, `collect` and
@@ -205,10 +209,32 @@ class Refresher:
         return [d.resolve() for d in self.plan.docs]
 
     def _watch(self) -> None:
+        """Watch the --docs folders (a file through its folder: editors replace files by
+        renaming over them). A folder removed and made again (a checkout, a restore from
+        backup) is watched again once it is back, and rebuilt: the watch of the old folder
+        heard nothing more, and later edits were never served."""
+        roots = sorted({d if d.is_dir() else d.parent for d in self._watched()})
+        while not self._stop.is_set():
+            if all(root.is_dir() for root in roots):
+                self._watch_until_replaced(roots)
+            self._watching.set()  # the start-up build does not wait for a missing folder
+            if self._stop.wait(_WATCH_TICK_MS / 1000):  # (a failing watch does not spin)
+                break
+            if not all(root.is_dir() for root in roots):
+                log.warning("refresh: %s removed; watching again once it is back", _names(roots))
+                while not self._stop.is_set() and not all(root.is_dir() for root in roots):
+                    self._stop.wait(_WATCH_TICK_MS / 1000)
+            if not self._stop.is_set():
+                log.info("refresh: watching %s again", _names(roots))
+                self._changed.set()  # what it holds now may differ from what was built
+
+    def _watch_until_replaced(self, roots: list[Path]) -> None:
         from watchfiles import watch
 
-        # a file is watched through its folder: editors replace files by renaming over them
-        roots = sorted({d if d.is_dir() else d.parent for d in self._watched()})
+        def inodes() -> list[int | None]:
+            return [root.stat().st_ino if root.is_dir() else None for root in roots]
+
+        watched = inodes()
         try:
             for changes in watch(
                 *roots,
@@ -224,10 +250,12 @@ class Refresher:
                     path = min(changes)[1]
                     log.info("refresh: %d local file change(s), e.g. %s", len(changes), path)
                     self._changed.set()
-        except Exception as exc:  # e.g. a --docs folder removed: keep serving, say so
-            log.error("refresh: stopped watching %s: %s", ", ".join(map(str, roots)), exc)
-        finally:
-            self._watching.set()
+                if inodes() != watched:
+                    self._changed.set()  # the removal itself, when the watch missed it
+                    return
+        except Exception as exc:  # e.g. a folder removed under the watch: keep serving
+            log.error("refresh: stopped watching %s: %s", _names(roots), exc)
+            self._changed.set()
 
     def start(self) -> None:
         """Start the background threads (daemons: they never keep the process alive)."""

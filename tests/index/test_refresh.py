@@ -3,6 +3,7 @@ changes, failures that keep the served version (fake embedder: plumbing only).""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -209,6 +210,35 @@ def test_a_change_made_while_another_build_runs_is_rebuilt_when_it_ends(
     wait_for(lambda: store.current_name(plan.index_dir) != first)
     version = store.load(plan.index_dir, FakeEmbedder.model_id, FakeEmbedder().dim)
     assert "paused after a side effect" in version.documents["note"].text
+
+
+def test_a_watched_folder_removed_and_made_again_is_watched_again(
+    tmp_path: Path, refreshers: list[Refresher]
+) -> None:
+    # the watch of the removed folder heard nothing more: later edits were never served
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.md").write_text("# Note\nThe first patients were treated safely.\n")
+    plan = RefreshPlan(index_dir=tmp_path / "index", docs=(docs,), watch=True, debounce=0.1)
+    refresher = Refresher(plan, FakeEmbedder())
+    refreshers.append(refresher)
+    refresher.start()
+    wait_for(lambda: refresher.runs >= 1)
+    first = store.current_name(plan.index_dir)
+    time.sleep(0.3)
+    shutil.rmtree(docs)
+    wait_for(lambda: refresher.last_error is not None)  # nothing to build from: old one stays
+    assert store.current_name(plan.index_dir) == first
+    docs.mkdir()
+    (docs / "note.md").write_text("# Note\nRestored from a backup.\n")
+    wait_for(lambda: store.current_name(plan.index_dir) != first)
+    time.sleep(0.3)
+    second = store.current_name(plan.index_dir)
+    (docs / "note.md").write_text("# Note\nEdited after the restore.\n")
+    wait_for(lambda: store.current_name(plan.index_dir) != second)
+    version = store.load(plan.index_dir, FakeEmbedder.model_id, FakeEmbedder().dim)
+    assert "Edited after the restore" in version.documents["note"].text
+    assert refresher.last_error is None
 
 
 def test_an_embedder_crash_is_logged_not_raised(tmp_path: Path) -> None:
