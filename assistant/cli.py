@@ -563,9 +563,25 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _setting_problem(exc: Exception) -> str:
+    """One line for an invalid setting, named as the operator sets it (the environment
+    variable; a flag sets the same value), not pydantic's block with a link."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    problems = []
+    for error in errors():
+        name = ".".join(str(part) for part in error.get("loc", ())) or "settings"
+        given = error.get("input")
+        shown = f" (got {given!r:.60})" if isinstance(given, str | int | float) else ""
+        problems.append(f"STEMCELL_QA_{name.upper()}: {error.get('msg')}{shown}")
+    return "; ".join(problems)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line on stderr and a non-zero exit for any user-fixable problem."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from assistant.answer import QuestionError
     from assistant.evaluate import EvalError
@@ -592,10 +608,12 @@ def main(argv: list[str] | None = None) -> int:
         BuildError,
         StoreError,
         VerbatimError,
-        ValidationError,
         ModelLoadError,
     ) as exc:
         print(f"stemcell-qa {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValidationError, SettingsError) as exc:
+        print(f"stemcell-qa {args.command}: error: {_setting_problem(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"stemcell-qa {args.command}: interrupted", file=sys.stderr)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from corpus.articles import ArticleServices
 from index import HNSW_FROM
@@ -48,7 +49,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     rate_limit: int = Field(60, ge=0, description="requests per minute per client; 0 = off")
-    trusted_proxies: list[str] = Field(
+    # a JSON list or, as an operator writes it, addresses separated by commas ("10.0.0.1")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="proxy addresses whose X-Forwarded-For is believed"
     )
     log_questions: bool = Field(False, description="write question text to the log (opt-in)")
@@ -106,6 +108,15 @@ class Settings(BaseSettings):
     ncbi_rate: float = Field(
         ArticleServices.ncbi_per_second, gt=0, le=3, description="NCBI requests per second"
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _addresses(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("["):
+            return json.loads(value)  # a malformed list is a validation error, named
+        return [part for part in re.split(r"[,\s]+", value) if part]
 
     @field_validator("refresh_every", mode="before")
     @classmethod

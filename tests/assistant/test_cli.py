@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant import cli
+from assistant.settings import Settings
 from tests.conftest import SEED_PARTS
 
 
@@ -214,3 +215,38 @@ def test_eval_on_an_index_without_document_origins_says_to_rebuild(
     assert cli.main([*args, "--mode", "fused"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "does not record the file" in err and "--force" in err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        (
+            "STEMCELL_QA_RATE_LIMIT",
+            "sixty",
+            "STEMCELL_QA_RATE_LIMIT: Input should be a valid integer",
+        ),
+        ("STEMCELL_QA_TRUSTED_PROXIES", "[10.0.0.1", "STEMCELL_QA_TRUSTED_PROXIES: Value error"),
+    ],
+)
+def test_a_bad_environment_value_is_one_line_naming_the_variable(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    said: str,
+) -> None:
+    # a 41-line traceback, or pydantic's block naming the field "rate_limit" with a link
+    monkeypatch.setenv(variable, value)
+    assert cli.main(["sources", "--index", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and said in err and repr(value) in err
+    assert "Traceback" not in err and "errors.pydantic.dev" not in err
+
+
+def test_trusted_proxies_may_be_written_as_a_list_or_with_commas(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for value in ('["10.0.0.1", "10.0.0.2"]', "10.0.0.1, 10.0.0.2", "10.0.0.1,10.0.0.2"):
+        monkeypatch.setenv("STEMCELL_QA_TRUSTED_PROXIES", value)
+        assert Settings().trusted_proxies == ["10.0.0.1", "10.0.0.2"], value
