@@ -289,12 +289,20 @@ def _pairs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def _writable(*paths: Path | None) -> None:
+    """`UserError` for an output file whose folder does not exist."""
+    for path in paths:
+        if path is not None and not path.parent.is_dir():
+            raise UserError(f"{path.parent}: no such folder for {path.name}")
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the answer threshold on held-apart question files paired with their indexes."""
     from assistant.answer import Answerer
     from assistant.calibrate import calibrate, write_calibrated
     from assistant.scorer import Scorer
 
+    _writable(args.out)  # before the work, not after it
     scorer = Scorer.load(args.scorer)
     answerer = Answerer(_embedder(), _ask_settings(_settings(args)), scorer)
     best = calibrate(answerer, _pairs(args))
@@ -309,6 +317,7 @@ def cmd_train_scorer(args: argparse.Namespace) -> int:
     """Fit the passage, sentence and question scorers on dev question files."""
     from assistant.train import TrainSettings, collect, cross_validated, question_sets, train
 
+    _writable(args.out, args.report)  # before minutes of training, not after them
     ask = _ask_settings(_settings(args), max_passages=30)
     settings = TrainSettings(folds=args.folds)
     sets = question_sets(_pairs(args), None if args.no_rewrites else settings.rewrite_seed)
@@ -341,8 +350,7 @@ def cmd_conditions(args: argparse.Namespace) -> int:
     for path in args.corpus:
         if not path.is_file():
             raise UserError(f"{path}: no such file")
-    if not args.out.parent.is_dir():
-        raise UserError(f"{args.out.parent}: no such folder for --out")
+    _writable(args.out)
     try:
         records = list(read_records(args.corpus))
     except ValueError as exc:
@@ -611,6 +619,10 @@ def main(argv: list[str] | None = None) -> int:
         ModelLoadError,
     ) as exc:
         print(f"stemcell-qa {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path that is no folder, a full disk: what, and where
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"stemcell-qa {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except (ValidationError, SettingsError) as exc:
         print(f"stemcell-qa {args.command}: error: {_setting_problem(exc)}", file=sys.stderr)

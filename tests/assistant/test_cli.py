@@ -250,3 +250,26 @@ def test_trusted_proxies_may_be_written_as_a_list_or_with_commas(
     for value in ('["10.0.0.1", "10.0.0.2"]', "10.0.0.1, 10.0.0.2", "10.0.0.1,10.0.0.2"):
         monkeypatch.setenv("STEMCELL_QA_TRUSTED_PROXIES", value)
         assert Settings().trusted_proxies == ["10.0.0.1", "10.0.0.2"], value
+
+
+def test_a_path_that_cannot_be_used_is_one_line_before_the_work(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an index folder under a file was a NotADirectoryError traceback; calibrate computed its
+    # result and then failed to write it, with a traceback
+    from tests.conftest import FakeEmbedder
+
+    monkeypatch.setattr(cli, "_embedder", FakeEmbedder)
+    note = tmp_path / "note.md"
+    note.write_text("# Note\nStem cells were tested in a small trial.\n")
+    assert (
+        cli.main(["build", "--no-sources", "--docs", str(note), "--index", str(note / "idx")]) == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "Not a directory" in err and str(note) in err
+    monkeypatch.setattr(cli, "_embedder", _no_model)
+    out = tmp_path / "missing" / "scorer.json"
+    assert cli.main(["calibrate", "--pair", str(tmp_path), str(note), "--out", str(out)]) == 2
+    assert "no such folder" in capsys.readouterr().err
