@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -10,6 +11,10 @@ import bm25s
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+# bm25s sets its logger to DEBUG when imported: "Building index from IDs objects" in every
+# server's log after each rebuild. Its warnings still show.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # Changing how text is tokenised changes the index: bump this so rebuilds notice.
 TOKENIZER = "bm25s-en-plus-snowball-1"

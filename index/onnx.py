@@ -160,7 +160,7 @@ def quantize(index_dir: Path, model: MiniLMEmbedder) -> Path | None:
     handle, staged = tempfile.mkstemp(dir=target.parent, prefix=".export-", suffix=".onnx")
     os.close(handle)
     quiet = _DropAdvice()
-    logging.getLogger().addFilter(quiet)  # onnxruntime advises pre-processing on the root log
+    logging.getLogger().addFilter(quiet)  # onnxruntime talks on the root log (`_DropAdvice`)
     try:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -183,8 +183,13 @@ def quantize(index_dir: Path, model: MiniLMEmbedder) -> Path | None:
 
 
 class _DropAdvice(logging.Filter):
+    """What the quantizer says on the root log while it runs: its advice to pre-process, and
+    a line per tensor it leaves alone ("Quantization parameters for tensor ... not
+    specified", "Ignore MatMul due to non constant B": 36 lines in a server's log)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
+        advice = "pre-processing before quantization" in record.getMessage()
+        return record.levelno >= logging.WARNING and not advice
 
 
 def _disagreement(path: Path, model: MiniLMEmbedder) -> float:
@@ -454,11 +459,16 @@ def onnx_embedder(index_dir: Path, choice: str = "auto", threads: int = 1) -> Em
         except ModelLoadError as exc:
             if choice != "auto":
                 raise
-            log.warning("%s", exc)
+            if path.exists():  # there but broken: say which and why
+                log.warning("%s", exc)
             continue
         log.info("query encoder: ONNX %s (%s)", kind, path.name)
         return embedder
-    log.warning("no ONNX query encoder in %s: the torch model answers", index_dir / FOLDER)
+    # one line, not one per missing file (a fresh index that serve is about to build has none)
+    log.warning(
+        "no ONNX query encoder in %s (`build` makes it): the torch model answers",
+        index_dir / FOLDER,
+    )
     return None
 
 

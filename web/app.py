@@ -87,7 +87,10 @@ def create_app(
             waits = allow_empty or refresh is not None  # the background build will publish one
             if not waits or live.last_error:  # broken index: refuse to start
                 raise
-            log.warning("starting without an index: %s", exc)
+            if refresh is not None:  # not "run `stemcell-qa build` first": it builds now
+                log.info("no index yet in %s: the start-up build publishes one", settings.index_dir)
+            else:
+                log.warning("starting without an index: %s", exc)
         live.start(settings.reload_interval)
         background = None
         if refresh is not None:

@@ -277,3 +277,23 @@ def test_cli_answers_with_the_export_and_its_token_vectors_serve_builds(
     expected, expected_pooled = embedder.encode_spans([text], spans)
     assert np.allclose(vectors, expected, atol=1e-5)
     assert np.allclose(pooled[0][1], expected_pooled[0][1], atol=1e-5)
+
+
+def test_what_the_quantizer_and_bm25s_say_stays_out_of_the_log() -> None:
+    # 36 "Quantization parameters for tensor ..." lines, and bm25s's DEBUG lines after every
+    # rebuild, in a server's log
+    import logging
+
+    import index.lexical  # noqa: F401  (sets bm25s's level)
+    from index.onnx import _DropAdvice
+
+    def record(level: int, text: str) -> logging.LogRecord:
+        return logging.LogRecord("root", level, __file__, 1, text, None, None)
+
+    quiet = _DropAdvice()
+    assert not quiet.filter(record(logging.INFO, 'Quantization parameters for tensor:"x"'))
+    assert not quiet.filter(
+        record(logging.WARNING, "Please consider pre-processing before quantization")
+    )
+    assert quiet.filter(record(logging.WARNING, "a real problem"))
+    assert not logging.getLogger("bm25s").isEnabledFor(logging.INFO)
