@@ -16,7 +16,7 @@ from corpus.collect import collect
 from corpus.fetch import FetchOutcome, FetchSettings, fetch_all
 from corpus.local import SUFFIXES
 from corpus.snapshots import SnapshotStore
-from corpus.sources import Source, load_manifest
+from corpus.sources import ManifestError, Source, load_manifest
 from index import store
 from index.build import BuildReport, BuildSettings, build
 from index.embed import Embedder
@@ -82,6 +82,18 @@ def _log_report(why: str, report: BuildReport, took: float) -> None:
 
 def _names(paths: list[Path]) -> str:
     return ", ".join(map(str, paths))
+
+
+def _unfetched(plan: RefreshPlan) -> bool:
+    """Does a source of the manifest have no snapshot yet?"""
+    if plan.data_dir is None:
+        return False
+    try:
+        sources = list(plan.sources) if plan.manifest is None else load_manifest(plan.manifest)
+    except ManifestError:
+        return False  # the rebuild reports it
+    snapshots = SnapshotStore(plan.data_dir)
+    return any(snapshots.read(source.id) is None for source in sources)
 
 
 def rebuild(plan: RefreshPlan, embedder: Embedder, fetch: bool) -> BuildReport:
@@ -169,7 +181,9 @@ class Refresher:
         lower_priority(self.plan.nice, thread_only=True)  # requests come first
         if self.plan.watch:  # build after the watcher is live, so no edit falls in between
             self._watching.wait(_WATCH_START)
-        self.run_once(fetch=False, why="start")
+        # a source never fetched (a fresh install) is fetched now, not at the first scheduled
+        # refresh a day later: until then there was nothing to serve
+        self.run_once(fetch=_unfetched(self.plan), why="start")
         every = self.plan.every
         next_fetch = time.monotonic() + every if every else None
         while not self._stop.is_set():

@@ -209,6 +209,7 @@ def record_rebuild_error(index_dir: Path, message: str | None) -> None:
     if message is None:
         path.unlink(missing_ok=True)
         return
+    index_dir.mkdir(parents=True, exist_ok=True)  # a first build may fail before making it
     staged = index_dir / f".{REBUILD_ERROR}.tmp"
     staged.write_text(message[:2000] + "\n", encoding="utf-8")
     os.replace(staged, path)

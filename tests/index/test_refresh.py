@@ -108,6 +108,39 @@ def test_scheduled_refresh_publishes_only_when_a_source_changed(
     assert refresher.last_error is None
 
 
+def test_a_fresh_install_fetches_its_sources_at_start(
+    site: Site, tmp_path: Path, refreshers: list[Refresher]
+) -> None:
+    # it built from snapshots it did not have ("no documents to index") and would fetch only
+    # at the first scheduled refresh; the failure could not even be recorded for /readyz
+    plan = RefreshPlan(
+        index_dir=tmp_path / "index",
+        sources=(Source(id="news", url=site.url, kind="institution-news"),),
+        data_dir=tmp_path / "data",
+        every=3600,
+        fetch=FetchSettings(timeout=2, retries=0, allow_private=True),
+    )
+    refresher = Refresher(plan, FakeEmbedder())
+    refreshers.append(refresher)
+    refresher.start()
+    wait_for(lambda: refresher.runs >= 1)
+    assert refresher.last_error is None and site.requests == 1
+    assert store.current_name(plan.index_dir) is not None
+    # once fetched, a restart builds from the snapshot without asking again
+    again = Refresher(plan, FakeEmbedder())
+    refreshers.append(again)
+    again.start()
+    wait_for(lambda: again.runs >= 1)
+    assert site.requests == 1
+
+
+def test_a_first_build_that_fails_is_recorded_for_readyz(tmp_path: Path) -> None:
+    plan = RefreshPlan(index_dir=tmp_path / "new" / "index", docs=(tmp_path / "missing",))
+    refresher = Refresher(plan, FakeEmbedder())
+    assert refresher.run_once(fetch=False, why="test") is None
+    assert "no such file or folder" in str(store.rebuild_error(plan.index_dir))
+
+
 def test_each_rebuild_reads_the_manifest_again(site: Site, tmp_path: Path) -> None:
     # a server read it once at start: a kind fixed by hand while it ran (and published by a
     # manual refresh) was put back by the next scheduled refresh
