@@ -146,6 +146,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     torch_model = OnDemand(_embedder)
     # the index's ONNX export once there is one, loaded only if something changed; the
     # first build, which makes the export, embeds with the torch model
+    if not encoder_path(settings.index_dir).exists():
+        print("loading the embedding model ...", file=sys.stderr)  # seconds of silence else
     embedder = (
         build_embedder(settings.index_dir, torch_model.model)
         if encoder_path(settings.index_dir).exists()
@@ -160,6 +162,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         force=args.force,
     )
     if not all(encoder_path(settings.index_dir, kind).exists() for kind in KINDS):
+        print("exporting the query encoder to ONNX ...", file=sys.stderr)
         exported = export(settings.index_dir, torch_model.model())
         if exported:
             print(f"query encoder exported to ONNX: {exported.parent}", file=sys.stderr)

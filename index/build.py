@@ -164,6 +164,8 @@ def _chunks(
         for chunk in published[1]:
             previous.setdefault(chunk.source_id, []).append(chunk)
     chunks: list[Chunk] = []
+    if progress:
+        progress("chunking", 0, len(documents))
     for number, doc in enumerate(documents, start=1):
         same = doc.source_id in previous and hashes.get(doc.source_id) == doc.content_hash()
         chunks.extend(previous[doc.source_id] if same else chunk_document(doc, settings.chunking))

@@ -32,9 +32,13 @@ class Encoder:
         self.keys.update(keys)
         cached = self.cache.get_many(keys)
         missing = sorted({k: i for i, k in enumerate(keys) if k not in cached}.values())
+        if self.progress and missing:  # the bar shows from the start of the work, not its end
+            self.progress(stage, 0, len(missing))
         done = 0
         for begin in range(0, len(missing), self.block):
             ids = missing[begin : begin + self.block]
+            # one call per block: the model sorts its texts by length, and less padding is
+            # faster than a step of the bar per batch
             vectors = self.embedder.encode([texts[i] for i in ids], batch_size=self.batch_size)
             fresh = {keys[i]: v for i, v in zip(ids, vectors, strict=True)}
             self.cache.put_many(fresh)  # committed now: a killed build keeps the work done
@@ -60,6 +64,8 @@ class Encoder:
         self.keys.update(every)
         cached = self.cache.get_many(every)
         todo = [i for i, k in enumerate(keys) if not {k, *span_keys[i]} <= cached.keys()]
+        if self.progress and todo:
+            self.progress(stage, 0, len(todo))
         for begin in range(0, len(todo), self.block):
             ids = todo[begin : begin + self.block]
             vectors, pooled = self.embedder.encode_spans(

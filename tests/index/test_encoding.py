@@ -40,3 +40,18 @@ def test_a_span_past_the_window_is_cached_as_such_and_its_text_not_encoded_again
     assert pooled_again[0][1] is None and np.allclose(pooled_again[0][0], pooled[0][0])
     assert np.allclose(first, second)
     cache.close()
+
+
+def test_progress_starts_before_the_work_and_steps_with_it(tmp_path: Path) -> None:
+    # the bar was made when the first block was done: at 100% at once, "3,533,783 item/s"
+    model = FakeEmbedder()
+    seen: list[tuple[str, int, int, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        seen.append((stage, done, total, len(model.encoded)))
+
+    cache = EmbeddingCache(tmp_path / "cache.sqlite", model.dim)
+    texts = [f"Sentence number {i} about stem cells." for i in range(5)]
+    Encoder(model, cache, block=2, progress=progress).texts(texts, "chunks")
+    assert seen[0] == ("chunks", 0, 5, 0)  # nothing encoded yet
+    assert [done for _, done, _, _ in seen] == [0, 2, 4, 5]
