@@ -98,6 +98,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             line += f" ({outcome.reason}; {kept})"
         print(line, file=sys.stderr)
 
+    if not sources:
+        raise UserError(
+            f"{settings.sources or default_manifest()}: no [[source]] entries to fetch; add "
+            "some, or index local files with `stemcell-qa build --no-sources --docs PATH`"
+        )
     outcomes = fetch_all(sources, store, settings.fetch_settings(), report)
     available = sum(o.has_snapshot for o in outcomes)
     failed = [o for o in outcomes if o.status in ("failed", "blocked")]
@@ -108,7 +113,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     )
     if available == 0:
         raise UserError(
-            "no source could be fetched and none was fetched before (offline?); "
+            "no source could be fetched and none was fetched before (see each one's reason "
+            "above: offline, refused, blocked); "
             "run with network access, or index local files with "
             "`stemcell-qa build --no-sources --docs PATH`"
         )

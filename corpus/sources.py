@@ -52,6 +52,9 @@ def load_manifest(path: Path) -> list[Source]:
         raise ManifestError(f"{path}: no such manifest file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: not valid TOML ({exc})") from None
+    other = sorted(set(data) - {"source"})
+    if other:  # "[[sources]]" read as no source at all ("fetched 0, failed 0 (offline?)")
+        raise ManifestError(f"{path}: unknown table(s) {', '.join(other)}; entries are [[source]]")
     entries = data.get("source", [])
     if not isinstance(entries, list):
         raise ManifestError(f"{path}: `source` must be an array of tables ([[source]])")

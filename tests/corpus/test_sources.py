@@ -33,3 +33,13 @@ def test_malformed_manifest_names_file_and_problem(tmp_path: Path, body: str, me
         load_manifest(path)
     assert str(path) in str(error.value)
     assert message in str(error.value)
+
+
+def test_a_table_named_otherwise_is_an_error_not_no_sources(tmp_path: Path) -> None:
+    # "[[sources]]" was read as a manifest without sources: "fetched 0, failed 0 (offline?)"
+    path = tmp_path / "sources.toml"
+    path.write_text('[[sources]]\nid = "a"\nurl = "https://example.org/a"\nkind = "review"\n')
+    with pytest.raises(
+        ManifestError, match=r"unknown table\(s\) sources; entries are \[\[source\]\]"
+    ):
+        load_manifest(path)
