@@ -86,12 +86,23 @@ def load_local(paths: list[Path], warn: Warn) -> list[Document]:
                 documents.append(replace(document, origin=origin))
             except ExtractError as exc:
                 warn(f"{path}: skipped ({exc})")
-    seen: set[str] = set()
+    seen: dict[str, Document] = {}
     for doc in documents:
         if doc.source_id in seen:
-            raise DocumentError(f"duplicate document id {doc.source_id!r} among --docs inputs")
-        seen.add(doc.source_id)
+            first, again = (_where(d) for d in (seen[doc.source_id], doc))
+            raise DocumentError(
+                f"duplicate document id {doc.source_id!r} among --docs inputs: {first} and {again}"
+            )
+        seen[doc.source_id] = doc
     return documents
+
+
+def _where(doc: Document) -> str:
+    """The file (and JSONL line) a document came from."""
+    origin = doc.origin
+    if origin is None:
+        return "(unknown file)"
+    return f"{origin.path}:{origin.line}" if origin.line else origin.path
 
 
 def load_jsonl(path: Path, warn: Warn) -> list[Document]:

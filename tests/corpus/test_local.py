@@ -80,3 +80,13 @@ def test_file_ids_come_from_paths_and_missing_paths_fail(tmp_path: Path) -> None
     assert doc.source_id == "sub-risk-notes"
     with pytest.raises(DocumentError, match="no such file or folder"):
         load_local([tmp_path / "missing"], print)
+
+
+def test_a_duplicate_id_names_both_places(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "notes.md").write_text("# Notes\nOne text about stem cells.\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "a-notes", "text": "Another text."}) + "\n")
+    with pytest.raises(DocumentError, match=r"duplicate document id 'a-notes'") as raised:
+        load_local([tmp_path], print)
+    assert str(tmp_path / "a" / "notes.md") in str(raised.value)
+    assert f"{tmp_path / 'b.jsonl'}:1" in str(raised.value)
