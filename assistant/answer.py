@@ -564,7 +564,7 @@ class Answerer:
             and terms[0] in lexical.vocabulary
         }
         best: set[int] | None = None
-        for term in found:
+        for term in sorted(found):  # ties go the same way in every process
             term_id = lexical.vocabulary[term]
             untitled = [int(r) for r in rows if term not in titles[table.doc_id(int(r))]]
             about = {

@@ -272,6 +272,12 @@ def _scan(
         variant = version.vocabulary.variant(word, name=_name_like(text, match))
         if variant is not None and variant != word:
             corrections[match.group()] = variant
+        elif (
+            variant is None
+            and match.group()[1:].islower()  # not an acronym ("MEGDEL") or a name
+            and (joined := version.vocabulary.compound(word)) is not None
+        ):
+            corrections[match.group()] = joined  # "are stemcells safe": "stem cells"
         elif variant is None:
             absent.append((match.group(), match.start(), match.end()))
     return _apply(text, corrections), corrections, absent

@@ -465,6 +465,11 @@ def zipf(word: str) -> float:
     return float(zipf_frequency(word, "en"))
 
 
+# The shortest part of a word written for two ("stemcell"): three letters ("arm", "leg").
+# Chosen, not fitted.
+_COMPOUND_PART = 3
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """Content words of the sources with their counts and (row-aligned) vectors."""
@@ -496,6 +501,26 @@ class Vocabulary:
 
     def __contains__(self, word: object) -> bool:
         return word in self.index
+
+    def compound(self, word: str) -> str | None:
+        """Two words the sources use written as one ("stemcell" -> "stem cell", "sideeffects"
+        -> "side effects"), for a word general English does not know; each part a word it
+        knows, of three letters or more (the split whose rarer part is commonest), in the
+        sources' form. None otherwise: "therapist" is no "the rapist"."""
+        s = self.spelling
+        if zipf(word) >= s.misspelling_zipf or len(word) < 2 * _COMPOUND_PART:
+            return None
+        best: tuple[float, str] | None = None
+        for cut in range(_COMPOUND_PART, len(word) - _COMPOUND_PART + 1):
+            parts = (word[:cut], word[cut:])
+            if min(zipf(p) for p in parts) < s.known_typo_zipf:
+                continue  # known words only: their variants are their inflections, no typos
+            forms = [self.variant(p) for p in parts]
+            if all(forms):
+                score = min(zipf(p) for p in parts)
+                if best is None or score > best[0]:
+                    best = (score, " ".join(f for f in forms if f))
+        return best[1] if best else None
 
     def variant(self, word: str, name: bool = False) -> str | None:
         """A word the sources use that `word` is a spelling or inflection of, if any.

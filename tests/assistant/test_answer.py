@@ -1141,3 +1141,13 @@ def test_a_health_body_named_by_its_letters_is_what_is_missing(answerer, seed_ve
         answer = answerer.ask(seed_version, question)
         assert answer.status == "no_answer", question
         assert [w.lower() for w in answer.not_covered] == ["fda"], question
+
+
+def test_two_words_written_as_one_are_read_as_the_sources_write_them(  # type: ignore[no-untyped-def]
+    answerer, seed_version
+) -> None:
+    # "stemcell" was a word no source uses: "spinal cord injery stemcell side affects" was
+    # declined naming "injery stemcell"
+    answer = answerer.ask(seed_version, "spinal cord injery stemcell side affects")
+    assert answer.status == "answered" and not answer.not_covered
+    assert any("side effects were mostly mild" in s.text for s in answer.answer)
