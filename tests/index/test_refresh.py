@@ -78,16 +78,21 @@ def refreshers() -> Iterator[list[Refresher]]:
         refresher.stop()
 
 
-def test_scheduled_refresh_publishes_only_when_a_source_changed(
-    site: Site, tmp_path: Path, refreshers: list[Refresher]
-) -> None:
-    plan = RefreshPlan(
+def _news_plan(site: Site, tmp_path: Path, every: float) -> RefreshPlan:
+    """Re-fetch the local news page every `every` seconds."""
+    return RefreshPlan(
         index_dir=tmp_path / "index",
         sources=(Source(id="news", url=site.url, kind="institution-news"),),
         data_dir=tmp_path / "data",
-        every=0.3,
+        every=every,
         fetch=FetchSettings(timeout=2, retries=0, allow_private=True),
     )
+
+
+def test_scheduled_refresh_publishes_only_when_a_source_changed(
+    site: Site, tmp_path: Path, refreshers: list[Refresher]
+) -> None:
+    plan = _news_plan(site, tmp_path, every=0.3)
     embedder = FakeEmbedder()
     first = rebuild(plan, embedder, fetch=True)
     assert first.published and site.requests == 1
@@ -113,13 +118,7 @@ def test_a_fresh_install_fetches_its_sources_at_start(
 ) -> None:
     # it built from snapshots it did not have ("no documents to index") and would fetch only
     # at the first scheduled refresh; the failure could not even be recorded for /readyz
-    plan = RefreshPlan(
-        index_dir=tmp_path / "index",
-        sources=(Source(id="news", url=site.url, kind="institution-news"),),
-        data_dir=tmp_path / "data",
-        every=3600,
-        fetch=FetchSettings(timeout=2, retries=0, allow_private=True),
-    )
+    plan = _news_plan(site, tmp_path, every=3600)
     refresher = Refresher(plan, FakeEmbedder())
     refreshers.append(refresher)
     refresher.start()
@@ -194,14 +193,8 @@ def test_a_changed_local_file_is_rebuilt_without_a_person(
 def test_a_failed_rebuild_keeps_the_served_version_and_the_job_alive(
     tmp_path: Path, refreshers: list[Refresher], caplog: pytest.LogCaptureFixture
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "a.jsonl").write_text('{"id": "a", "text": "Stem cells were safe in mice."}\n')
-    plan = RefreshPlan(index_dir=tmp_path / "index", docs=(docs,), watch=True, debounce=0.1)
-    refresher = Refresher(plan, FakeEmbedder())
-    refreshers.append(refresher)
-    refresher.start()
-    wait_for(lambda: refresher.runs >= 1)
+    first = '{"id": "a", "text": "Stem cells were safe in mice."}\n'
+    docs, plan, refresher = _watching_a_note(tmp_path, refreshers, "a.jsonl", first)
     served = store.current_name(plan.index_dir)
     assert served is not None
     time.sleep(0.3)
@@ -226,14 +219,7 @@ def test_a_change_made_while_another_build_runs_is_rebuilt_when_it_ends(
     tmp_path: Path, refreshers: list[Refresher]
 ) -> None:
     # "another build is running" dropped the rebuild: the edit was never served
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "note.md").write_text("# Note\nThe first patients were treated safely.\n")
-    plan = RefreshPlan(index_dir=tmp_path / "index", docs=(docs,), watch=True, debounce=0.1)
-    refresher = Refresher(plan, FakeEmbedder())
-    refreshers.append(refresher)
-    refresher.start()
-    wait_for(lambda: refresher.runs >= 1)
+    docs, plan, refresher = _watching_a_note(tmp_path, refreshers)
     first = store.current_name(plan.index_dir)
     with store.build_lock(plan.index_dir):  # a person's build
         time.sleep(0.3)
@@ -241,22 +227,14 @@ def test_a_change_made_while_another_build_runs_is_rebuilt_when_it_ends(
         wait_for(lambda: refresher.runs >= 2)
         assert store.current_name(plan.index_dir) == first and refresher.last_error is None
     wait_for(lambda: store.current_name(plan.index_dir) != first)
-    version = store.load(plan.index_dir, FakeEmbedder.model_id, FakeEmbedder().dim)
-    assert "paused after a side effect" in version.documents["note"].text
+    assert "paused after a side effect" in _served_note(plan)
 
 
 def test_a_watched_folder_removed_and_made_again_is_watched_again(
     tmp_path: Path, refreshers: list[Refresher]
 ) -> None:
     # the watch of the removed folder heard nothing more: later edits were never served
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "note.md").write_text("# Note\nThe first patients were treated safely.\n")
-    plan = RefreshPlan(index_dir=tmp_path / "index", docs=(docs,), watch=True, debounce=0.1)
-    refresher = Refresher(plan, FakeEmbedder())
-    refreshers.append(refresher)
-    refresher.start()
-    wait_for(lambda: refresher.runs >= 1)
+    docs, plan, refresher = _watching_a_note(tmp_path, refreshers)
     first = store.current_name(plan.index_dir)
     time.sleep(0.3)
     shutil.rmtree(docs)
@@ -269,9 +247,31 @@ def test_a_watched_folder_removed_and_made_again_is_watched_again(
     second = store.current_name(plan.index_dir)
     (docs / "note.md").write_text("# Note\nEdited after the restore.\n")
     wait_for(lambda: store.current_name(plan.index_dir) != second)
-    version = store.load(plan.index_dir, FakeEmbedder.model_id, FakeEmbedder().dim)
-    assert "Edited after the restore" in version.documents["note"].text
+    assert "Edited after the restore" in _served_note(plan)
     assert refresher.last_error is None
+
+
+def _watching_a_note(
+    tmp_path: Path,
+    refreshers: list[Refresher],
+    name: str = "note.md",
+    text: str = "# Note\nThe first patients were treated safely.\n",
+) -> tuple[Path, RefreshPlan, Refresher]:
+    """A docs folder with one document, watched by a started refresher that built once."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / name).write_text(text)
+    plan = RefreshPlan(index_dir=tmp_path / "index", docs=(docs,), watch=True, debounce=0.1)
+    refresher = Refresher(plan, FakeEmbedder())
+    refreshers.append(refresher)
+    refresher.start()
+    wait_for(lambda: refresher.runs >= 1)
+    return docs, plan, refresher
+
+
+def _served_note(plan: RefreshPlan) -> str:
+    version = store.load(plan.index_dir, FakeEmbedder.model_id, FakeEmbedder().dim)
+    return version.documents["note"].text
 
 
 def test_an_embedder_crash_is_logged_not_raised(tmp_path: Path) -> None:
