@@ -394,7 +394,8 @@ class Answerer:
         return (
             switches_subject(question, f)
             and self.conditions.named_in(question)
-            and not any(word in f.anaphora for word in words(question))
+            # a pronoun, not a determiner: "what about that lung trial?" turns to the lung trial
+            and not any(word in _PRONOUNS for word in words(question))
         )
 
     def _story_condition(self, version: IndexVersion, turns: list[str], at: int) -> bool:
@@ -702,6 +703,11 @@ class Answerer:
         )
 
 
+# Words that stand for what came before ("risk from them", "is it"), not "that"/"this", which
+# may open a name of their own ("that lung trial").
+_PRONOUNS = frozenset(
+    "it its they them their theirs he she him her his hers hes shes theyre theyve".split()
+)
 # Where a story's clauses part: punctuation before a space, or a dash between spaces.
 _CLAUSE = re.compile(r"[,;:.!?]+\s+|\s+-+\s+")
 

@@ -1057,9 +1057,13 @@ def test_a_new_side_of_an_uncovered_subject_is_no_new_subject(answerer, seed_ver
     history = ["Are stem cell treatments safe?", "what about for multiple sclerosis?"]
     answer = answerer.ask(seed_version, "and the side effects?", history)
     assert answer.status == "no_answer"
-    # a condition of its own is a new subject
+    # a condition of its own is a new subject, "that" before it or not
     lungs = answerer.ask(seed_version, "and what about lung disease?", history)
     assert lungs.status == "answered" and "lung" in lungs.answer[0].text
+    trial = answerer.ask(
+        seed_version, "what about that lung trial?", ["Can stem cells cure autism?"]
+    )
+    assert trial.status == "answered" and "pulmonary fibrosis" in trial.answer[0].text
 
 
 @pytest.fixture(scope="module")
