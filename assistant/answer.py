@@ -706,7 +706,8 @@ class Answerer:
 # Words that stand for what came before ("risk from them", "is it"), not "that"/"this", which
 # may open a name of their own ("that lung trial").
 _PRONOUNS = frozenset(
-    "it its they them their theirs he she him her his hers hes shes theyre theyve".split()
+    {"it", "its", "they", "them", "their", "theirs", "he", "she", "him", "her", "his", "hers"}
+    | {"hes", "shes", "theyre", "theyve"}  # typed without the apostrophe
 )
 # Where a story's clauses part: punctuation before a space, or a dash between spaces.
 _CLAUSE = re.compile(r"[,;:.!?]+\s+|\s+-+\s+")
