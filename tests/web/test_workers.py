@@ -89,7 +89,10 @@ def test_a_worker_that_cannot_start_stops_the_server_with_one_line(
     damaged = tmp_path / "index"
     shutil.copytree(seed_index, damaged)
     version = damaged / "versions" / (damaged / "CURRENT").read_text().strip()
-    (version / "chunks.jsonl").write_text("damaged\n")  # its checksum no longer matches
+    # its checksum no longer matches, its size still does: serve's quick check before the
+    # workers start (sizes) passes, and the workers find the damage
+    chunks = version / "chunks.jsonl"
+    chunks.write_bytes(b"x" * chunks.stat().st_size)
     port = free_port()
     done = _serve_until_it_exits(damaged, port, timeout=180)
     assert done.returncode == 1
