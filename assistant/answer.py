@@ -362,7 +362,7 @@ class Answerer:
         coal miner" -> "he got pulmonary fibrosis"), what no source covers is the subject only
         when it names a health condition (`_story_condition`)."""
         f = self.settings.followup
-        own = self._turns_to_a_subject(question)
+        own = self._turns_to_a_subject(version, question)
         at = None if own else subject_index(turns, f)
         if not own and at is None:
             return None
@@ -383,17 +383,18 @@ class Answerer:
         # about that part, as `_turn_gap` reads a later turn
         return [] if without_questions_on(subject, missing) is None else None
 
-    def _turns_to_a_subject(self, question: str) -> bool:
+    def _turns_to_a_subject(self, version: IndexVersion, question: str) -> bool:
         """Does a follow-up that opens like a switch ("what about ...", "and ...") turn to a
-        subject of its own ("what about lung disease?"), not to another side of the one
-        before ("and the side effects?", "what about cancer risk from them?", "what about in
-        kids?"): it names a health condition and points back at nothing? After "what about for
-        MS?" (declined: no source covers MS), "and the side effects?" was read as a new
-        subject, covered, and answered with the spinal cord studies' side effects."""
+        subject of its own ("what about lung disease?", "what about Stemedica?"), not to
+        another side of the one before ("and the side effects?", "what about cancer risk from
+        them?"): it names a health condition or a word no source uses, and points back at
+        nothing? After "what about for MS?" (declined: no source covers MS), "and the side
+        effects?" was read as a new subject, covered, and answered with the spinal cord
+        studies' side effects."""
         f = self.settings.followup
         return (
             switches_subject(question, f)
-            and self.conditions.named_in(question)
+            and (self.conditions.named_in(question) or names_absent(version, question))
             # a pronoun, not a determiner: "what about that lung trial?" turns to the lung trial
             and not any(word in _PRONOUNS for word in words(question))
         )

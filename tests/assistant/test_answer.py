@@ -1064,6 +1064,9 @@ def test_a_new_side_of_an_uncovered_subject_is_no_new_subject(answerer, seed_ver
         seed_version, "what about that lung trial?", ["Can stem cells cure autism?"]
     )
     assert trial.status == "answered" and "pulmonary fibrosis" in trial.answer[0].text
+    # ... and so is a name no source uses, which is what is not covered
+    clinic = answerer.ask(seed_version, "what about Stemedica?", history)
+    assert clinic.status == "no_answer" and clinic.not_covered == ("Stemedica",)
 
 
 @pytest.fixture(scope="module")
