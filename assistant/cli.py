@@ -256,6 +256,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         per_file = {}
         for path in args.questions:
             questions = load_questions(Path(path))
+            if mode == modes[0]:
+                _unknown_gold(Path(path), questions, version)
             everything.extend(questions)
             per_file[str(path)] = evaluate(answerer, version, questions, mode=mode)
         if len(args.questions) > 1:
@@ -266,6 +268,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         _print_eval(results)
     return 0
+
+
+def _unknown_gold(path: Path, questions: list[Any], version: Any) -> None:
+    """Warn when a file names gold documents the index does not hold: those questions can
+    only miss, which looks like bad answers rather than a wrong index or file."""
+    unknown = sorted({g for q in questions for g in q.gold_ids} - set(version.documents))
+    if unknown:
+        _warn(
+            f"{path}: {_count(len(unknown), 'gold document id')} not in index version "
+            f"{version.name} (e.g. {unknown[0]}): questions naming only those count as misses"
+        )
 
 
 def _print_eval(results: dict[str, Any]) -> None:

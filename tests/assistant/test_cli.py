@@ -90,6 +90,12 @@ def test_build_ask_and_eval_round_trip(tmp_path: Path, capsys, shared: Path) -> 
         assert row["non_verbatim"] == 0 and row["questions"] == 21
     fused = report["results"]["fused"][str(questions)]
     assert fused["hit@3"] >= 0.9 and fused["abstain_rate"] == 1.0
+    # a file naming documents this index does not hold: said, not scored silently as misses
+    other = tmp_path / "other.jsonl"
+    record = {"id": "x", "question": "What is stem cell tourism?", "gold_ids": ["NINDS_1"]}
+    other.write_text(json.dumps(record) + "\n")
+    assert cli.main(["eval", "--index", index, "--questions", str(other), "--mode", "fused"]) == 0
+    assert "1 gold document id not in index version" in capsys.readouterr().err
 
 
 def test_a_rebuild_embeds_with_the_index_export_without_the_torch_model(
