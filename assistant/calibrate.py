@@ -42,6 +42,7 @@ def calibrate(answerer: Answerer, pairs: list[tuple[Path, Path]]) -> dict[str, A
     return {
         "answer_threshold": round(cut, 4),
         "previous_threshold": answerer.scorer.answer_threshold,
+        "questions": len(p),
         "per_file": per_file,
     }
 

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     answer_timeout: float = Field(
         10.0, gt=0, description="seconds a request waits for the shared model call (then 503)"
     )
+    scorer: Path | None = Field(
+        None, description="scorer file (`calibrate --out`) for serve, ask and eval; None: packaged"
+    )
     refresh_every: float | None = Field(
         None, ge=1, description="seconds between background re-fetch + rebuild in serve (30s, 24h)"
     )

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.answer import Answerer, AskSettings, QuestionError
+from assistant.scorer import Scorer
 from assistant.settings import Settings
 from index.batching import (
     BatchingEmbedder,
@@ -115,6 +116,7 @@ def create_app(
             AskSettings(
                 max_question_chars=settings.max_question_chars, max_history=settings.max_history
             ),
+            Scorer.load(settings.scorer),
             dense_search=search,
         )
         _warm_up(app.state.answerer, live)

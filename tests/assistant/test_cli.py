@@ -279,3 +279,27 @@ def test_a_path_that_cannot_be_used_is_one_line_before_the_work(
     out = tmp_path / "missing" / "scorer.json"
     assert cli.main(["calibrate", "--pair", str(tmp_path), str(note), "--out", str(out)]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_a_calibrated_scorer_file_is_used_when_named(
+    seed_index: Path,
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # calibrate --out wrote a scorer that nothing could serve: serve and ask had no way to it
+    from dataclasses import replace
+
+    from assistant.scorer import Scorer
+
+    strict = tmp_path / "strict.json"
+    replace(Scorer.load(), answer_threshold=1.0).save(strict)  # answers nothing
+    asking = ["ask", "What is stem cell tourism?", "--json", "--index", str(seed_index)]
+    assert cli.main(asking) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "answered"
+    monkeypatch.setenv("STEMCELL_QA_SCORER", str(strict))
+    assert cli.main(asking) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "no_answer"
+    monkeypatch.setenv("STEMCELL_QA_SCORER", str(tmp_path / "missing.json"))
+    assert cli.main(asking) == 2
+    assert capsys.readouterr().err.count("\n") == 1
