@@ -128,12 +128,25 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _apart(index_dir: Path, docs: list[Path]) -> None:
+    """`UserError` when the index folder is a --docs folder or inside one: its own files
+    (chunks.jsonl, documents.jsonl) would be read as documents, and the next build fails."""
+    index = index_dir.resolve()
+    for folder in docs:
+        if folder.is_dir() and index.is_relative_to(folder.resolve()):
+            raise UserError(
+                f"the index folder {index_dir} is inside --docs {folder}: its files would be "
+                "read as documents; give the index a folder of its own"
+            )
+
+
 def _documents(args: argparse.Namespace, settings: Settings) -> list[Any]:
     from corpus.collect import collect
     from corpus.snapshots import SnapshotStore
     from corpus.sources import default_manifest, load_manifest
 
     docs = [Path(p) for p in args.docs or []]
+    _apart(settings.index_dir, docs)
     use_sources = not args.no_sources
     sources = load_manifest(settings.sources or default_manifest()) if use_sources else []
     store = SnapshotStore(settings.data_dir) if use_sources else None
@@ -422,6 +435,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.watch and not args.docs:
         raise UserError("--watch needs --docs PATH: the local files or folders to watch")
     docs = [Path(p) for p in args.docs or []]
+    _apart(settings.index_dir, docs)
     plan = refresh_plan(settings, docs, not args.no_sources, args.watch)
     if not args.allow_empty and plan is None:
         from index import store
