@@ -243,11 +243,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 0
     if answer.status == "no_answer":
         print("The sources I have don't answer that.")
-        if answer.not_covered:
-            print("The sources don't mention " + " or ".join(answer.not_covered) + ".")
+    if answer.not_covered:
+        print("The sources don't mention " + " or ".join(answer.not_covered) + ".")
     for number, sentence in enumerate(answer.answer, start=1):
-        title = answer.sources[sentence.source_id].title
-        print(f"{number}. \u201c{sentence.text}\u201d\n   \u2014 {title}  {sentence.link or ''}")
+        source = answer.sources[sentence.source_id]
+        # the kind, as the page labels it ("clinic-marketing": advertising, not independent)
+        print(
+            f"{number}. \u201c{sentence.text}\u201d\n   \u2014 {source.title} [{source.kind}]  "
+            f"{sentence.link or ''}"
+        )
     return 0
 
 

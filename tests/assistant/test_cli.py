@@ -297,6 +297,9 @@ def test_a_calibrated_scorer_file_is_used_when_named(
     asking = ["ask", "What is stem cell tourism?", "--json", "--index", str(seed_index)]
     assert cli.main(asking) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "answered"
+    # the text form names each quote's kind of source, as the page labels it
+    assert cli.main(asking[:2] + asking[3:]) == 0
+    assert "Are Stem Cell Products Safe? [other]" in capsys.readouterr().out
     monkeypatch.setenv("STEMCELL_QA_SCORER", str(strict))
     assert cli.main(asking) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "no_answer"
