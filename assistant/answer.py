@@ -979,31 +979,32 @@ _CONTEXT_SENTENCES = 4
 
 
 def _context(version: IndexVersion, row: int) -> range:
-    """The rows of a sentence and of up to `_CONTEXT_SENTENCES` before it in its paragraph."""
-    first = max(_paragraph(version, row)[0], row - _CONTEXT_SENTENCES)
+    """The rows of a sentence and of up to `_CONTEXT_SENTENCES` before it in its paragraph
+    (walked back only so far: a MedQuAD page is one paragraph, walked whole per candidate)."""
+    first = row
+    while row - first < _CONTEXT_SENTENCES and _joined(version, first - 1, first):
+        first -= 1
     return range(first, row + 1)
 
 
 def _paragraph(version: IndexVersion, row: int) -> tuple[int, int]:
     """First and last sentence rows of the paragraph holding `row` (no line break between)."""
-    table = version.sentences
-    doc = version.documents[table.doc_id(row)]
-
-    def joined(a: int, b: int) -> bool:
-        return (
-            0 <= a < len(table)
-            and 0 <= b < len(table)
-            and table.doc[a] == table.doc[b]
-            and "\n" not in doc.text[int(table.end[a]) : int(table.start[b])]
-        )
-
     first = row
-    while joined(first - 1, first):
+    while _joined(version, first - 1, first):
         first -= 1
     last = row
-    while joined(last, last + 1):
+    while _joined(version, last, last + 1):
         last += 1
     return first, last
+
+
+def _joined(version: IndexVersion, a: int, b: int) -> bool:
+    """Are rows `a` and `b` of one document with no line break between them?"""
+    table = version.sentences
+    if not (0 <= a < len(table) and 0 <= b < len(table)) or table.doc[a] != table.doc[b]:
+        return False
+    text = version.documents[table.doc_id(a)].text
+    return "\n" not in text[int(table.end[a]) : int(table.start[b])]
 
 
 def sentence_text(version: IndexVersion, row: int) -> str:

@@ -84,12 +84,17 @@ def _names(paths: list[Path]) -> str:
     return ", ".join(map(str, paths))
 
 
+def _sources(plan: RefreshPlan) -> list[Source]:
+    """The plan's sources: its manifest as it reads now, else the ones it was given."""
+    return list(plan.sources) if plan.manifest is None else load_manifest(plan.manifest)
+
+
 def _unfetched(plan: RefreshPlan) -> bool:
     """Does a source of the manifest have no snapshot yet?"""
     if plan.data_dir is None:
         return False
     try:
-        sources = list(plan.sources) if plan.manifest is None else load_manifest(plan.manifest)
+        sources = _sources(plan)
     except ManifestError:
         return False  # the rebuild reports it
     snapshots = SnapshotStore(plan.data_dir)
@@ -100,7 +105,7 @@ def rebuild(plan: RefreshPlan, embedder: Embedder, fetch: bool) -> BuildReport:
     """Read the manifest again, fetch the sources (when asked), gather every document and
     build; publishes only when something changed. Raises what `load_manifest`, `collect` and
     `build` raise."""
-    sources = list(plan.sources) if plan.manifest is None else load_manifest(plan.manifest)
+    sources = _sources(plan)
     snapshots = SnapshotStore(plan.data_dir) if plan.data_dir is not None else None
     if fetch and snapshots is not None and sources:
         log.info("refresh: fetching %d sources", len(sources))

@@ -513,13 +513,12 @@ class Vocabulary:
         best: tuple[float, str] | None = None
         for cut in range(_COMPOUND_PART, len(word) - _COMPOUND_PART + 1):
             parts = (word[:cut], word[cut:])
-            if min(zipf(p) for p in parts) < s.known_typo_zipf:
+            score = min(zipf(p) for p in parts)
+            if score < s.known_typo_zipf:
                 continue  # known words only: their variants are their inflections, no typos
             forms = [self.variant(p) for p in parts]
-            if all(forms):
-                score = min(zipf(p) for p in parts)
-                if best is None or score > best[0]:
-                    best = (score, " ".join(f for f in forms if f))
+            if all(forms) and (best is None or score > best[0]):
+                best = (score, " ".join(f for f in forms if f))
         return best[1] if best else None
 
     def variant(self, word: str, name: bool = False) -> str | None:
